@@ -1,0 +1,7 @@
+"""``python -m resnet``: see ``python -m resnet --help``."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

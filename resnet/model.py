@@ -1,0 +1,168 @@
+"""ResNet50 (and its deeper siblings) assembled from the two blocks.
+
+The layout follows He et al. 2015, Table 1, and keras.applications' ResNet v1,
+so that the from-scratch network has the same weights, in the same order, as
+``keras.applications.ResNet50``:
+
+    stem    zero-pad 3, 7x7/2 conv (64), BN, ReLU, zero-pad 1, 3x3/2 max-pool
+    conv2   3 blocks, filters [64, 64, 256],    stride 1
+    conv3   4 blocks, filters [128, 128, 512],  stride 2
+    conv4   6 blocks, filters [256, 256, 1024], stride 2
+    conv5   3 blocks, filters [512, 512, 2048], stride 2
+    head    global average pooling, dense softmax classifier
+
+Each stage is a convolutional block followed by identity blocks. The course
+version this project descends from used a 2x2 average pool with a Flatten and
+no padding before the max-pool; at 64x64 inputs that has the same parameter
+count, but global average pooling works for any input size and the pool
+padding is what the published weights expect.
+"""
+
+from tensorflow import keras
+from tensorflow.keras import layers
+
+from .blocks import (
+    BN_EPSILON,
+    BN_MOMENTUM,
+    _layer_seed,
+    convolutional_block,
+    glorot_uniform,
+    identity_block,
+    random_uniform,
+)
+
+# (blocks per stage) for each depth: the only difference between the networks.
+STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
+STAGE_FILTERS = ((64, 64, 256), (128, 128, 512), (256, 256, 1024), (512, 512, 2048))
+MIN_INPUT_SIZE = 32  # five stride-2 steps: 32x32 is the smallest input that keeps a 1x1 map
+
+_SEEDS_PER_MODEL = 1000  # block seeds of one model: seed * 1000 + block index
+
+
+def _check_model_args(input_shape, classes, seed):
+    if (
+        not isinstance(input_shape, (list, tuple))
+        or len(input_shape) != 3
+        or any(isinstance(n, bool) or not isinstance(n, int) for n in input_shape)
+    ):
+        raise ValueError(
+            f"`input_shape` must be three ints (height, width, channels), got {input_shape!r}."
+        )
+    height, width, channels = input_shape
+    if height < MIN_INPUT_SIZE or width < MIN_INPUT_SIZE:
+        raise ValueError(
+            f"`input_shape` must be at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} (the network "
+            f"halves the image five times), got {height}x{width}."
+        )
+    if channels < 1:
+        raise ValueError(
+            f"`input_shape` must have a positive number of channels (1 for greyscale, 3 for "
+            f"RGB), got {channels}."
+        )
+    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
+        raise ValueError(f"`classes` must be an int >= 1, got {classes!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
+
+
+def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name):
+    """Build the ResNet of the given depth (a key of STAGE_BLOCKS)."""
+    _check_model_args(input_shape, classes, seed)
+    bn = dict(bn_momentum=bn_momentum, bn_epsilon=bn_epsilon)
+    # Block 0 is the stem and the classifier; stage blocks count from 1.
+    stem_seed = seed * _SEEDS_PER_MODEL
+
+    inputs = keras.Input(shape=tuple(input_shape), name="input_layer")  # (B, H, W, C)
+    x = layers.ZeroPadding2D(padding=3, name="conv1_pad")(inputs)
+    x = layers.Conv2D(
+        64, 7, strides=2, kernel_initializer=glorot_uniform(seed=_layer_seed(stem_seed, 0)),
+        name="conv1_conv",
+    )(x)  # (B, H/2, W/2, 64)
+    x = layers.BatchNormalization(
+        axis=-1, momentum=bn_momentum, epsilon=bn_epsilon, name="conv1_bn"
+    )(x)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    x = layers.ZeroPadding2D(padding=1, name="pool1_pad")(x)
+    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # (B, H/4, W/4, 64)
+
+    block = 0
+    for stage, (n_blocks, filters) in enumerate(zip(STAGE_BLOCKS[depth], STAGE_FILTERS)):
+        prefix = f"conv{stage + 2}"
+        for i in range(n_blocks):
+            block += 1
+            block_seed = stem_seed + block
+            block_name = f"{prefix}_block{i + 1}"
+            if i == 0:
+                # The first block of conv2 keeps the size (the max-pool just halved
+                # it); the first block of every later stage halves it.
+                x = convolutional_block(
+                    x, 3, list(filters), s=1 if stage == 0 else 2, initializer=glorot_uniform,
+                    seed=block_seed, name=block_name, **bn,
+                )
+            else:
+                x = identity_block(
+                    x, 3, list(filters), initializer=random_uniform, seed=block_seed,
+                    name=block_name, **bn,
+                )
+    # (B, H/32, W/32, 2048)
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, 2048)
+    outputs = layers.Dense(
+        classes, activation="softmax",
+        kernel_initializer=glorot_uniform(seed=_layer_seed(stem_seed, 1)), name="predictions",
+    )(x)  # (B, classes)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def ResNet50(
+    input_shape=(64, 64, 3),
+    classes=2,
+    seed=0,
+    *,
+    bn_momentum=BN_MOMENTUM,
+    bn_epsilon=BN_EPSILON,
+    name="resnet50",
+):
+    """ResNet50 built from scratch: 16 bottleneck blocks, 50 weighted layers.
+
+    Args:
+        input_shape: (height, width, channels); at least 32x32. (64, 64, 3) for
+            RGB, (64, 64, 1) for greyscale, any other size.
+        classes: number of classes of the softmax classifier (2 for binary).
+        seed: the model's seed; every layer gets its own seed derived from it,
+            so the same seed gives identical weights.
+        bn_momentum: momentum of every BN layer's moving averages (Keras' 0.99
+            by default; 0.9 tracks the weights faster on small datasets).
+        bn_epsilon: epsilon of every BN layer (keras.applications' 1.001e-5).
+        name: the model's name.
+
+    Returns:
+        An uncompiled ``keras.Model`` mapping (batch, *input_shape) images to
+        (batch, classes) probabilities.
+    """
+    return _resnet(50, input_shape, classes, seed, bn_momentum, bn_epsilon, name)
+
+
+def ResNet101(
+    input_shape=(64, 64, 3),
+    classes=2,
+    seed=0,
+    *,
+    bn_momentum=BN_MOMENTUM,
+    bn_epsilon=BN_EPSILON,
+    name="resnet101",
+):
+    """ResNet101: as ResNet50 with 23 blocks in conv4 (33 blocks in all)."""
+    return _resnet(101, input_shape, classes, seed, bn_momentum, bn_epsilon, name)
+
+
+def ResNet152(
+    input_shape=(64, 64, 3),
+    classes=2,
+    seed=0,
+    *,
+    bn_momentum=BN_MOMENTUM,
+    bn_epsilon=BN_EPSILON,
+    name="resnet152",
+):
+    """ResNet152: as ResNet50 with 8 blocks in conv3 and 36 in conv4 (50 blocks in all)."""
+    return _resnet(152, input_shape, classes, seed, bn_momentum, bn_epsilon, name)
