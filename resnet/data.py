@@ -1,0 +1,321 @@
+"""Datasets as ``tf.data`` pipelines: real images that need no download.
+
+    >>> from resnet import data
+    >>> digits = data.digits(image_size=32, batch_size=32, seed=0)
+    >>> model.fit(digits.train, validation_data=digits.val, epochs=10)
+    >>> model.evaluate(digits.test)
+
+Every loader returns a ``Dataset`` (a named tuple) with:
+
+    train, val, test   tf.data pipelines of (images, labels) batches: images
+                       (B, H, W, C) float32 in [0, 1] (``scale_to_unit``),
+                       labels (B,) int32. ``train`` is reshuffled every epoch
+                       from ``seed``; ``val`` and ``test`` keep a fixed order.
+    class_names        one name per class, in label order
+    input_shape        (H, W, C): what to give ``resnet.ResNet50``
+    arrays             {"train", "val", "test"} -> ``Split(images, labels)``:
+                       the same images as uint8 0..255 before resizing, in
+                       the pipelines' unshuffled order (for plots, confusion
+                       matrices and classical baselines)
+
+The splits are stratified (every class keeps its share in each split) and
+fixed by ``seed``: 60% train, 20% validation, 20% test unless told otherwise.
+
+    digits        1,797 handwritten digits 0-9 shipped with scikit-learn
+                  (8x8 greyscale, 0..16 ink, converted to 0..255) -> 10 classes;
+                  split 1,077 / 360 / 360
+    lfw_faces     the LFW subset shipped with scikit-image: 100 faces and 100
+                  non-faces (25x25 greyscale) -> 2 classes; split 120 / 40 / 40
+    image_folder  your own images: a folder with one subfolder per class
+    cifar10       CIFAR-10 via keras.datasets (downloads 170 MB; for Colab)
+"""
+
+from pathlib import Path
+from typing import NamedTuple
+
+import numpy as np
+import tensorflow as tf
+
+from .preprocessing import _size_pair, preprocess, scale_to_unit
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+
+
+class Split(NamedTuple):
+    """One split as arrays: images (N, H, W, C) uint8 0..255 and labels (N,) int32."""
+
+    images: np.ndarray
+    labels: np.ndarray
+
+
+class Dataset(NamedTuple):
+    """What every loader returns; see the module docstring."""
+
+    train: tf.data.Dataset
+    val: tf.data.Dataset
+    test: tf.data.Dataset
+    class_names: tuple
+    input_shape: tuple
+    arrays: dict
+
+
+def digits(image_size=32, batch_size=32, seed=0, *, channels=1, val_fraction=0.2,
+           test_fraction=0.2):
+    """The 1,797 handwritten digits of scikit-learn, 10 classes, no download.
+
+    Args:
+        image_size: the side the 8x8 images are resized to (ResNet50 needs at
+            least 32), or (height, width).
+        batch_size: images per batch.
+        seed: fixes the split and the shuffling.
+        channels: 1 (greyscale) or 3 (the grey value repeated, for RGB models).
+        val_fraction, test_fraction: shares of the validation and test splits.
+
+    Returns:
+        A ``Dataset``; with the defaults the splits hold 1,077 / 360 / 360 images.
+    """
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    # 0..16 ink levels -> 0..255 pixels, so that everything downstream sees pixels.
+    images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
+    return _from_arrays(
+        images, bunch.target, tuple(str(d) for d in range(10)), image_size, batch_size, seed,
+        channels, val_fraction, test_fraction,
+    )
+
+
+def lfw_faces(image_size=32, batch_size=32, seed=0, *, channels=1, val_fraction=0.2,
+              test_fraction=0.2):
+    """Faces and non-faces from the LFW subset of scikit-image, no download.
+
+    200 greyscale 25x25 images: 100 faces (label 1) and 100 non-face patches
+    (label 0). Arguments as for ``digits``.
+
+    Returns:
+        A ``Dataset`` with ``class_names`` ("non-face", "face"); with the
+        defaults the splits hold 120 / 40 / 40 images.
+    """
+    from skimage.data import lfw_subset
+
+    images = np.round(lfw_subset() * 255.0).astype(np.uint8)[..., None]  # [0, 1] floats
+    labels = np.array([1] * 100 + [0] * 100)
+    return _from_arrays(
+        images, labels, ("non-face", "face"), image_size, batch_size, seed, channels,
+        val_fraction, test_fraction,
+    )
+
+
+def image_folder(path, image_size=64, batch_size=32, seed=0, *, channels=3, val_fraction=0.2,
+                 test_fraction=0.2):
+    """Your own images: a folder with one subfolder of images per class.
+
+        path/cats/1.jpg, path/cats/2.png, ..., path/dogs/1.jpg, ...
+
+    Class names are the subfolder names in sorted order. Every image is read
+    with Pillow as ``resnet.evaluate`` reads it (EXIF orientation applied, any
+    mode converted to ``channels``) and resized to ``image_size`` when loaded.
+
+    Args:
+        path: the folder.
+        image_size: an int (square) or (height, width).
+        batch_size, seed, val_fraction, test_fraction: as for ``digits``.
+        channels: 3 (RGB) or 1 (greyscale).
+
+    Returns:
+        A ``Dataset``; ``arrays`` hold the resized images.
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: fewer than two classes, a class without images, or a file
+            that is not a readable image (named in the message).
+    """
+    from .inference import load_image
+
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"`path` must be an existing folder, got {str(path)!r}.")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(class_dirs) < 2:
+        raise ValueError(
+            f"`path` must hold one subfolder per class (at least two), found "
+            f"{len(class_dirs)} in {str(path)!r}."
+        )
+    height, width = _size_pair(image_size)
+    images, labels = [], []
+    for label, class_dir in enumerate(class_dirs):
+        files = sorted(
+            f for f in class_dir.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
+        )
+        if not files:
+            raise ValueError(f"Class folder {str(class_dir)!r} holds no images ({IMAGE_SUFFIXES}).")
+        for f in files:
+            pixels = preprocess(load_image(f, channels=channels), (height, width), _round_uint8)
+            images.append(pixels.numpy())
+            labels.append(label)
+    return _from_arrays(
+        np.stack(images), np.array(labels), tuple(d.name for d in class_dirs), None,
+        batch_size, seed, channels, val_fraction, test_fraction,
+        input_shape=(height, width, channels),
+    )
+
+
+def cifar10(image_size=32, batch_size=64, seed=0, *, val_fraction=0.1):
+    """CIFAR-10 (60,000 32x32 RGB images, 10 classes) via keras.datasets.
+
+    Downloads about 170 MB the first time (needs the network: use it in
+    Colab with a GPU). The official 10,000 test images are the test split;
+    ``val_fraction`` of the 50,000 training images, stratified, is the
+    validation split.
+
+    Returns:
+        A ``Dataset`` with the 10 CIFAR-10 class names.
+    """
+    from tensorflow import keras
+
+    (x_train, y_train), (x_test, y_test) = keras.datasets.cifar10.load_data()
+    images = np.concatenate([x_train, x_test])
+    labels = np.concatenate([y_train, y_test]).reshape(-1)
+    names = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",
+             "truck")
+    test_index = np.arange(len(x_train), len(images))
+    return _from_arrays(
+        images, labels, names, image_size, batch_size, seed, 3, val_fraction, None,
+        test_index=test_index,
+    )
+
+
+def split_indices(labels, seed=0, val_fraction=0.2, test_fraction=0.2):
+    """Stratified train / validation / test indices, fixed by ``seed``.
+
+    Args:
+        labels: (N,) integer labels.
+        seed: the random seed of the split.
+        val_fraction, test_fraction: shares of the validation and test splits
+            (test_fraction may be 0 for no test split).
+
+    Returns:
+        (train, val, test): sorted index arrays that partition range(N).
+    """
+    from sklearn.model_selection import train_test_split
+
+    _check_fraction(val_fraction, "val_fraction")
+    _check_fraction(test_fraction, "test_fraction", allow_zero=True)
+    if val_fraction + test_fraction >= 1:
+        raise ValueError(
+            f"`val_fraction` + `test_fraction` must be below 1, got {val_fraction} + "
+            f"{test_fraction}."
+        )
+    labels = np.asarray(labels)
+    index = np.arange(len(labels))
+    if test_fraction > 0:
+        rest, test = train_test_split(
+            index, test_size=test_fraction, stratify=labels, random_state=seed
+        )
+    else:
+        rest, test = index, index[:0]
+    train, val = train_test_split(
+        rest, test_size=val_fraction / (1 - test_fraction), stratify=labels[rest],
+        random_state=seed,
+    )
+    return np.sort(train), np.sort(val), np.sort(test)
+
+
+def pipeline(images, labels, image_size, batch_size=32, *, shuffle=False, seed=0,
+             preprocessing=scale_to_unit):
+    """A tf.data pipeline of (images, labels) batches from uint8 arrays.
+
+    Cached, then (when ``shuffle``) reshuffled every epoch from ``seed``,
+    batched, resized to ``image_size`` and preprocessed, and prefetched.
+
+    Args:
+        images: (N, H, W, C) uint8 pixels 0..255.
+        labels: (N,) integer labels.
+        image_size: an int or (height, width); None keeps the size.
+        batch_size: images per batch.
+        shuffle: reshuffle every epoch (for training).
+        seed: the shuffle seed.
+        preprocessing: applied after resizing (default ``scale_to_unit``).
+
+    Returns:
+        A ``tf.data.Dataset`` of ((B, height, width, C) float32, (B,) int32).
+    """
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
+    size = images.shape[1:3] if image_size is None else _size_pair(image_size)
+    ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, dtype=np.int32)))
+    ds = ds.cache()
+    if shuffle:
+        ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
+    ds = ds.batch(batch_size)
+    ds = ds.map(lambda x, y: (preprocess(x, tuple(size), preprocessing), y),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def augment(dataset, *, shift=0.1, rotation=10.0, seed=0):
+    """Add random shifts and rotations to the images of a batched dataset.
+
+    Args:
+        dataset: batches of ((B, H, W, C) images, labels), e.g. ``digits().train``.
+        shift: largest shift, as a fraction of the height and width.
+        rotation: largest rotation in degrees.
+        seed: the seed of the random transformations.
+
+    Returns:
+        The dataset with each batch randomly shifted and rotated (the empty
+        border filled with zeros, the background of the digits and faces).
+    """
+    from tensorflow import keras
+
+    layers = keras.layers
+    transform = keras.Sequential([
+        layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed),
+        layers.RandomRotation(rotation / 360.0, fill_mode="constant", seed=seed + 1),
+    ])
+    return dataset.map(lambda x, y: (transform(x, training=True), y),
+                       num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _round_uint8(pixels):
+    return tf.cast(tf.round(pixels), tf.uint8)
+
+
+def _check_fraction(value, name, allow_zero=False):
+    low_ok = value >= 0 if allow_zero else value > 0
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low_ok or value >= 1:
+        allowed = "[0, 1)" if allow_zero else "(0, 1)"
+        raise ValueError(f"`{name}` must be a number in {allowed}, got {value!r}.")
+
+
+def _from_arrays(images, labels, class_names, image_size, batch_size, seed, channels,
+                 val_fraction, test_fraction, *, input_shape=None, test_index=None):
+    if channels not in (1, 3):
+        raise ValueError(f"`channels` must be 1 (greyscale) or 3 (RGB), got {channels!r}.")
+    labels = np.asarray(labels, dtype=np.int32)
+    if images.shape[-1] != channels:
+        images = np.repeat(images, channels, axis=-1) if images.shape[-1] == 1 else (
+            np.round(tf.image.rgb_to_grayscale(images).numpy()).astype(np.uint8)
+        )
+    if test_index is None:
+        train, val, test = split_indices(labels, seed, val_fraction, test_fraction)
+    else:  # a given test split (CIFAR-10's official one); split the rest
+        rest = np.setdiff1d(np.arange(len(labels)), test_index)
+        train, val, _ = split_indices(labels[rest], seed, val_fraction, 0)
+        train, val, test = rest[train], rest[val], np.asarray(test_index)
+    if input_shape is None:
+        size = images.shape[1:3] if image_size is None else _size_pair(image_size)
+        input_shape = (*size, channels)
+    arrays = {
+        name: Split(images[index], labels[index])
+        for name, index in (("train", train), ("val", val), ("test", test))
+    }
+    make = dict(image_size=input_shape[:2], batch_size=batch_size, seed=seed)
+    return Dataset(
+        train=pipeline(*arrays["train"], shuffle=True, **make),
+        val=pipeline(*arrays["val"], **make),
+        test=pipeline(*arrays["test"], **make),
+        class_names=tuple(class_names),
+        input_shape=tuple(int(n) for n in input_shape),
+        arrays=arrays,
+    )

@@ -1,0 +1,113 @@
+"""Preprocessing: the one place that turns 0..255 pixels into what a model eats.
+
+Everything in this package treats images as pixels in the range 0..255
+(uint8, or float32 holding 0..255 values), channels last. The data loaders
+(``resnet.data``) and ``resnet.evaluate`` both finish with the functions
+below, so a model sees the same numbers in training and in use:
+
+    scale_to_unit    pixels / 255 -> [0, 1]: what the models trained in this
+                     book (digits, faces, your own folders) use
+    imagenet_caffe   RGB -> BGR, minus the ImageNet mean, no scaling: what
+                     keras.applications' ResNet50 ImageNet weights expect
+
+``preprocessing_for(model)`` picks one from the model's name, and
+``preprocess`` resizes and then applies it.
+"""
+
+import tensorflow as tf
+
+# The ImageNet mean pixel in BGR order (keras.applications' 'caffe' mode).
+IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
+
+
+def scale_to_unit(images):
+    """Scale 0..255 pixels to float32 in [0, 1].
+
+    Args:
+        images: array or tensor of any shape, uint8 or float holding 0..255.
+
+    Returns:
+        A float32 tensor of the same shape, ``images / 255``.
+    """
+    return tf.cast(images, tf.float32) / 255.0
+
+
+def imagenet_caffe(images):
+    """Preprocess like keras.applications.resnet50.preprocess_input ('caffe' mode).
+
+    Args:
+        images: (..., 3) RGB pixels 0..255, uint8 or float.
+
+    Returns:
+        A float32 tensor of the same shape: channels reversed to BGR and the
+        ImageNet mean pixel subtracted; no scaling.
+    """
+    images = tf.cast(images, tf.float32)
+    if images.shape[-1] != 3:
+        raise ValueError(
+            f"`images` must have 3 channels (RGB) for ImageNet preprocessing, got shape "
+            f"{tuple(images.shape)}."
+        )
+    return images[..., ::-1] - tf.constant(IMAGENET_MEAN_BGR, dtype=tf.float32)
+
+
+def preprocessing_for(model):
+    """The preprocessing function a model was trained with.
+
+    Models whose name ends with ``_imagenet`` (``ResNet50(weights="imagenet")``
+    names its model ``resnet50_imagenet``) get ``imagenet_caffe``; every other
+    model gets ``scale_to_unit``, which is what this book trains with.
+    """
+    name = getattr(model, "name", "") or ""
+    return imagenet_caffe if name.endswith("_imagenet") else scale_to_unit
+
+
+def resize(images, image_size):
+    """Resize images to ``image_size`` with antialiased bilinear interpolation.
+
+    Args:
+        images: (H, W, C) or (B, H, W, C) pixels 0..255.
+        image_size: an int (square) or (height, width).
+
+    Returns:
+        A float32 tensor (..., height, width, C) still in 0..255 (clipped, since
+        interpolation may overshoot slightly). Images already of that size are
+        returned unchanged but for the cast.
+    """
+    height, width = _size_pair(image_size)
+    images = tf.cast(images, tf.float32)
+    if tuple(images.shape[-3:-1]) == (height, width):
+        return images
+    resized = tf.image.resize(images, (height, width), method="bilinear", antialias=True)
+    return tf.clip_by_value(resized, 0.0, 255.0)
+
+
+def preprocess(images, image_size, preprocessing=scale_to_unit):
+    """Resize 0..255 pixels to ``image_size``, then apply ``preprocessing``.
+
+    This is the last step of the training pipelines in ``resnet.data`` and of
+    ``resnet.evaluate``: the one function that serves both.
+
+    Args:
+        images: (H, W, C) or (B, H, W, C) pixels 0..255.
+        image_size: an int (square) or (height, width).
+        preprocessing: a function of 0..255 pixels (default ``scale_to_unit``).
+
+    Returns:
+        A float32 tensor (..., height, width, C).
+    """
+    return preprocessing(resize(images, image_size))
+
+
+def _size_pair(image_size):
+    if isinstance(image_size, int) and not isinstance(image_size, bool):
+        image_size = (image_size, image_size)
+    if (
+        not isinstance(image_size, (list, tuple))
+        or len(image_size) != 2
+        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in image_size)
+    ):
+        raise ValueError(
+            f"`image_size` must be a positive int or (height, width), got {image_size!r}."
+        )
+    return tuple(image_size)
