@@ -106,9 +106,12 @@ def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name):
                 )
     # (B, H/32, W/32, 2048)
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, 2048)
+    # The classifier always computes in float32: under a mixed_float16 policy
+    # (resnet.speed) a float16 softmax would round small probabilities to 0.
     outputs = layers.Dense(
         classes, activation="softmax",
         kernel_initializer=glorot_uniform(seed=_layer_seed(stem_seed, 1)), name="predictions",
+        dtype="float32",
     )(x)  # (B, classes)
     return keras.Model(inputs, outputs, name=name)
 
