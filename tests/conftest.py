@@ -32,3 +32,26 @@ def randomize_weights(model, seed=0):
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory):
+    """Build the book once per session, Sphinx warnings as errors; return its HTML folder.
+
+    Fails with the build's log if jupyter-book reports a warning or an error.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    output = tmp_path_factory.mktemp("book")
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [str(jupyter_book), "build", str(root), "--path-output", str(output), "-W", "-n",
+         "--keep-going"],
+        capture_output=True, text=True, timeout=900,
+    )
+    log = (result.stdout + result.stderr)[-6000:]
+    assert result.returncode == 0, f"jupyter-book build failed or warned:\n{log}"
+    return output / "_build" / "html"
