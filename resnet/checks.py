@@ -1,0 +1,389 @@
+"""Check your own blocks and ResNet50 against the package's.
+
+    >>> from resnet.checks import check_identity_block
+    >>> check_identity_block(identity_block)  # the function you wrote
+    output shape (None, 15, 15, 256): ok
+    parameter count 44,768: ok
+    layer kinds (3 Conv2D, 3 BatchNormalization, 3 ReLU, 1 Add): ok
+    numbers on fixed inputs (max difference < 1e-04): ok
+    All checks passed.
+
+Each check builds your function on a small input and the package's on the same
+input, gives the package's version random weights (BN moving statistics
+included), copies them into yours and compares the output shapes, parameter
+counts, layer kinds and outputs (inference mode). Layers are matched by their
+position in the graph and their shapes, not by name or creation order. The
+first check that fails raises ``AssertionError`` saying what differs and the
+most likely cause, so that a notebook cell fails visibly.
+"""
+
+import inspect
+import re
+from collections import Counter
+
+import numpy as np
+from tensorflow import keras
+from tensorflow.keras import layers
+
+from .blocks import BN_EPSILON, convolutional_block, identity_block
+from .model import ResNet50
+
+__all__ = ["check_convolutional_block", "check_identity_block", "check_resnet50"]
+
+TOLERANCE = 1e-4  # on the largest absolute difference, relative to the output's size (if > 1)
+_WEIGHTED = ("Conv2D", "BatchNormalization", "Dense")
+_COUNTED = ("Conv2D", "BatchNormalization", "ReLU", "Add", "ZeroPadding2D", "MaxPooling2D",
+            "Dense")
+_ROLES = {"0_conv": "the shortcut's 1x1 conv", "1_conv": "the first 1x1 conv",
+          "2_conv": "the f x f conv", "3_conv": "the last 1x1 conv",
+          "0_bn": "the shortcut's BN", "1_bn": "the first BN", "2_bn": "the second BN",
+          "3_bn": "the third BN"}
+
+
+def _kind(op):
+    """The kind of a layer or operation: 'Conv2D', 'ReLU', 'Add', ... (None for others)."""
+    name = type(op).__name__
+    if isinstance(op, layers.Activation):
+        return "ReLU" if getattr(op.activation, "__name__", "") == "relu" else None
+    symbol = str(getattr(op, "symbol", ""))  # Keras 2 wraps TensorFlow ops in TFOpLambda
+    if name in ("ReLU", "Relu") or "relu" in symbol:
+        return "ReLU"
+    if name == "Add" or symbol in ("__operators__.add", "math.add"):
+        return "Add"
+    for kind in _COUNTED:
+        if isinstance(op, getattr(layers, kind)):
+            return kind
+    return None
+
+
+class _Graph:
+    """The nodes of a functional model with their kinds, depths and consumers."""
+
+    def __init__(self, model):
+        self.model = model
+        nodes = [n for d in sorted(model._nodes_by_depth, reverse=True)
+                 for n in model._nodes_by_depth[d]]
+        self.op = {id(n): getattr(n, "operation", None) or n.layer for n in nodes}
+        self.kind = {i: _kind(op) for i, op in self.op.items()}
+        self.parents = {id(n): [id(p) for p in n.parent_nodes] for n in nodes}
+        self.consumers = {i: [] for i in self.op}
+        for i, parents in self.parents.items():
+            for p in parents:
+                self.consumers.setdefault(p, []).append(self.kind[i])
+        self.counts = Counter(k for k in self.kind.values() if k)
+        depth = {}  # weighted layers on the longest path from the input; nodes come inputs first
+        for n in nodes:
+            i = id(n)
+            depth[i] = max((depth.get(p, 0) for p in self.parents[i]), default=0)
+            depth[i] += self.kind[i] in _WEIGHTED
+        # A canonical order of the weighted layers: by depth, kind and shape, so that
+        # the shortcut may be built before or after the main path.
+        order = sorted((depth[i], _WEIGHTED.index(k), _shapes(self.op[i]), position, i)
+                       for position, (i, k) in enumerate(self.kind.items()) if k in _WEIGHTED)
+        self.weighted = [self.op[item[-1]] for item in order]
+
+    def ops(self, kind):
+        return [op for i, op in self.op.items() if self.kind[i] == kind]
+
+
+def _shapes(layer):
+    return tuple(tuple(w.shape) for w in layer.get_weights())
+
+
+def _pair(n, axes):
+    return tuple(n) if isinstance(n, (list, tuple)) else (n,) * axes
+
+
+def _kinds_text(counts, kinds):
+    return ", ".join(f"{counts.get(k, 0)} {k}" for k in kinds)
+
+
+def _likely_cause(got, want, f):
+    """The most likely mistake that makes graph ``got`` differ from ``want``, or None."""
+    convs, ref_convs = got.ops("Conv2D"), want.ops("Conv2D")
+    projection = len(ref_convs) == 4  # a convolutional block
+    for bn in got.ops("BatchNormalization"):
+        axes = bn.axis if isinstance(bn.axis, (list, tuple)) else [bn.axis]
+        if any(a not in (-1, 3) for a in axes):
+            return (f"BatchNormalization on axis {axes[0]}: it must normalise the channels "
+                    "(axis=3, or the default -1)")
+    if any(getattr(c.activation, "__name__", "") == "relu" for c in convs):
+        return ("a Conv2D with activation='relu' applies the ReLU before BN: keep the conv "
+                "linear and put the ReLU after BatchNormalization")
+    if any(not c.use_bias for c in convs):
+        return "Conv2D with use_bias=False: the reference's convs have a bias"
+    n_conv, n_bn, n_ref = len(convs), got.counts["BatchNormalization"], len(ref_convs)
+    if n_conv < n_ref:
+        return ("no projection on the shortcut: X must go through a 1x1 conv with "
+                "strides=(s, s) and BatchNormalization before the addition"
+                if projection else "a conv is missing")
+    if n_conv > n_ref:
+        return ("a conv on the shortcut: the identity block adds X unchanged"
+                if n_ref == 3 else "a conv too many")
+    if n_bn < want.counts["BatchNormalization"]:
+        return ("no BatchNormalization after the shortcut's 1x1 conv" if projection
+                else "a conv without BatchNormalization after it")
+    if n_bn > want.counts["BatchNormalization"]:
+        return "a BatchNormalization too many"
+    for i, kind in got.kind.items():
+        if kind == "BatchNormalization" and [got.kind[p] for p in got.parents[i]] != ["Conv2D"]:
+            return "BatchNormalization does not come right after its conv (conv -> BN -> ReLU)"
+    for c in convs:
+        k, stride = _pair(c.kernel_size, 2), _pair(c.strides, 2)
+        if k == (f, f) and f > 1 and c.padding == "valid":
+            return (f"padding='valid' on the {f}x{f} conv: use padding='same' so that it "
+                    "keeps the height and width")
+        if k == (f, f) and stride != (1, 1):
+            return (f"the stride is on the {f}x{f} conv instead of the first 1x1 conv: ResNet "
+                    "v1 (the paper, keras.applications, this book) strides the first 1x1 conv "
+                    "and the shortcut conv (striding the 3x3 conv is torchvision's 'v1.5')")
+    strided = [c for c in convs if _pair(c.strides, 2) != (1, 1)]
+    ref_strided = [c for c in ref_convs if _pair(c.strides, 2) != (1, 1)]
+    if len(strided) < len(ref_strided):
+        return ("the stride s is not applied: the first 1x1 conv and the shortcut conv take "
+                "strides=(s, s)" if projection else
+                "a stride is missing: the first block of conv3, conv4 and conv5 uses s=2")
+    if len(strided) > len(ref_strided):
+        return ("a conv strided too many: only the first 1x1 conv and the shortcut conv take "
+                "strides=(s, s)" if projection else
+                "too many strides: conv2's first block uses s=1 (the max-pool already halved "
+                "the size), conv3 to conv5 use s=2")
+    filters = [c.filters for c in got.weighted if c in convs]
+    ref_filters = [c.filters for c in want.weighted if c in ref_convs]
+    if filters != ref_filters and sorted(filters) == sorted(ref_filters):
+        return (f"the convs have {filters} filters where {ref_filters} are expected: the "
+                "filters [F1, F2, F3] are used in the wrong order")
+    ends_in_add = [i for i, k in got.kind.items() if k == "Add" and "ReLU" not in got.consumers[i]]
+    if ends_in_add and got.counts["ReLU"] < want.counts["ReLU"]:
+        return "no ReLU after the addition: a block ends with relu(F(X) + shortcut)"
+    if ends_in_add:
+        return ("the shortcut is added after the final ReLU: relu(F(X)) + X instead of "
+                "relu(F(X) + X)")
+    if got.counts["ReLU"] < want.counts["ReLU"]:
+        return "a ReLU is missing after the first or the second BN of the main path"
+    if got.counts["ReLU"] > want.counts["ReLU"]:
+        return ("a ReLU too many: most likely after the third BN, before the addition (the "
+                "main path ends with BN)")
+    if got.counts["Add"] < want.counts["Add"]:
+        return "the shortcut is never added to the main path"
+    if got.counts["ZeroPadding2D"] < want.counts["ZeroPadding2D"]:
+        return ("no ZeroPadding2D(1) before the 3x3 max-pool (the course version omits it; "
+                "keras.applications pads, and its ImageNet weights expect it)")
+    epsilons = sorted({float(bn.epsilon) for bn in got.ops("BatchNormalization")})
+    if len(epsilons) > 1:
+        return f"BatchNormalization layers with different epsilons {epsilons}"
+    return None
+
+
+def _fail(what, cause):
+    cause = cause or "not one of the usual mistakes: compare your code with the reference's"
+    raise AssertionError(f"{what}\nMost likely cause: {cause}.")
+
+
+def _randomize(model, rng):
+    """Random weights, BN moving statistics included, that keep activations of order 1."""
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if isinstance(layer, layers.BatchNormalization):
+            n = weights[0].shape
+            # Small gammas on the last BN of each path keep a deep network's sums tame.
+            scale = 0.3 if layer.name.endswith(("_3_bn", "_0_bn")) else 1.0
+            weights = [scale * rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n),
+                       rng.normal(0, 0.1, n), rng.uniform(0.5, 1.5, n)]
+        elif weights:  # Conv2D, Dense: kernel and bias
+            kernel = weights[0]
+            fan_in = int(np.prod(kernel.shape[:-1]))
+            weights = [rng.normal(0, fan_in ** -0.5, kernel.shape)] + [
+                rng.normal(0, 0.1, w.shape) for w in weights[1:]]
+        layer.set_weights([np.asarray(w, dtype="float32") for w in weights])
+
+
+def _difference(got, want):
+    got, want = np.asarray(got), np.asarray(want)
+    if got.shape != want.shape:
+        return np.inf
+    return float(np.max(np.abs(got - want)) / max(1.0, float(np.max(np.abs(want)))))
+
+
+def _compare(model, reference, x, f, outputs=lambda m: [m]):
+    """Run the four checks of ``model`` against ``reference``; print a line per check."""
+    got, want = _Graph(model), _Graph(reference)
+    shape, ref_shape = tuple(model.outputs[0].shape), tuple(reference.outputs[0].shape)
+    if shape != ref_shape:
+        _fail(f"output shape: expected {ref_shape}, got {shape}.", _likely_cause(got, want, f))
+    print(f"output shape {shape}: ok")
+    params, ref_params = model.count_params(), reference.count_params()
+    if params != ref_params:
+        _fail(f"parameter count: expected {ref_params:,}, got {params:,}.",
+              _likely_cause(got, want, f))
+    print(f"parameter count {params:,}: ok")
+    kinds = [k for k in _COUNTED if want.counts[k]]
+    if any(got.counts[k] != want.counts[k] for k in kinds):
+        _fail(f"layer kinds: expected {_kinds_text(want.counts, kinds)}, got "
+              f"{_kinds_text(got.counts, kinds)}.", _likely_cause(got, want, f))
+    print(f"layer kinds ({_kinds_text(got.counts, kinds)}): ok")
+
+    shapes = [_shapes(layer) for layer in got.weighted]
+    ref_shapes = [_shapes(layer) for layer in want.weighted]
+    if shapes != ref_shapes:
+        first = next(i for i, (a, b) in enumerate(zip(shapes, ref_shapes, strict=False)) if a != b)
+        _fail(f"numbers on fixed inputs: cannot copy the weights of {want.weighted[first].name} "
+              f"(shapes {ref_shapes[first]}) into your layer {got.weighted[first].name} (shapes "
+              f"{shapes[first]}).", _likely_cause(got, want, f))
+    _randomize(reference, np.random.default_rng(0))
+    for layer, ref_layer in zip(got.weighted, want.weighted, strict=True):
+        layer.set_weights(ref_layer.get_weights())
+    # No `training` argument: this is how Keras predicts, and it shows BN layers that
+    # were called with training=True regardless.
+    expected = [np.asarray(m(x)) for m in outputs(reference)]
+    actual = [np.asarray(m(x)) for m in outputs(model)]
+    difference = max(_difference(a, e) for a, e in zip(actual, expected, strict=True))
+    if difference > TOLERANCE:
+        in_training = [np.asarray(m(x, training=True)) for m in outputs(reference)]
+        if max(_difference(a, e) for a, e in zip(actual, in_training, strict=True)) < TOLERANCE:
+            cause = ("BatchNormalization is called with training=True whatever the `training` "
+                     "argument says: pass training=training (or nothing), so that predictions "
+                     "use the moving averages")
+        else:
+            cause = _likely_cause(got, want, f)
+        _fail(f"numbers on fixed inputs: with the same weights your outputs differ from the "
+              f"reference's by {difference:.2g} (tolerance {TOLERANCE:.0e}).", cause)
+    print(f"numbers on fixed inputs (max difference < {TOLERANCE:.0e}): ok")
+
+
+def _reader_epsilon(model):
+    """The BN epsilon of the reader's model if all its BN layers share one, else the default."""
+    epsilons = {float(bn.epsilon) for bn in model.layers
+                if isinstance(bn, layers.BatchNormalization)}
+    if len(epsilons) != 1:
+        return BN_EPSILON
+    epsilon = epsilons.pop()
+    if not np.isclose(epsilon, BN_EPSILON):
+        print(f"note: your BatchNormalization epsilon is {epsilon:g} (keras.applications uses "
+              f"{BN_EPSILON:g}); the reference is built with yours")
+    return epsilon
+
+
+def _build_block(fn, shape, f, filters, s=None, **kwargs):
+    """``fn(X, f, filters[, s], training=None)`` on a (None, *shape) input, as a model."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+        takes_training = any(p.name == "training" or p.kind == p.VAR_KEYWORD for p in parameters)
+    except (TypeError, ValueError):
+        takes_training = True
+    if takes_training:
+        kwargs["training"] = None
+    inputs = keras.Input(shape=shape)
+    out = fn(inputs, f, list(filters), *([] if s is None else [s]), **kwargs)
+    if not hasattr(out, "_keras_history"):
+        raise AssertionError(f"your function returned {type(out).__name__}, not the block's "
+                             "output tensor: does it end with `return X`?")
+    return keras.Model(inputs, out)
+
+
+def _check_block(fn, reference, shape, f, filters, s=None):
+    try:
+        model = _build_block(fn, shape, f, filters, s)
+    except AssertionError:
+        raise
+    except Exception as error:  # the reader's code may fail in any way; say how
+        _fail(f"building your block on X of shape {(None, *shape)} raised {_error_text(error)}",
+              _build_failure_cause(fn, shape, f, filters, s))
+    epsilon = _reader_epsilon(model)
+    ref = _build_block(reference, shape, f, filters, s, name="ref", bn_epsilon=epsilon)
+    x = np.random.default_rng(1).normal(size=(2, *shape)).astype("float32")
+    _compare(model, ref, x, f)
+    print("All checks passed.")
+
+
+def _error_text(error):
+    """The error's type and first line, without the colour codes Keras 3 adds."""
+    lines = [line for line in re.sub(r"\x1b\[[0-9;]*m", "", str(error)).splitlines()
+             if line.strip()]
+    return f"{type(error).__name__}: {lines[0].strip()[:300] if lines else ''}"
+
+
+def _build_failure_cause(fn, shape, f, filters, s):
+    """Find the mistake by building ``fn`` where the shapes are easier to match."""
+    def builds(*args, **kwargs):
+        try:
+            return _build_block(fn, *args, **kwargs)
+        except Exception:
+            return None
+
+    if f > 1 and builds(shape, 1, filters, s) is not None:
+        return (f"padding='valid' on the {f}x{f} conv makes the main path smaller than the "
+                "shortcut: use padding='same'")
+    if s is not None:
+        model = builds((*shape[:2], filters[2]), f, filters, 1)
+        if model is not None and len(_Graph(model).ops("Conv2D")) < 4:
+            return ("no projection on the shortcut: X must go through a 1x1 conv with "
+                    "strides=(s, s) and BatchNormalization to match the main path's shape")
+        if model is not None:
+            return ("the shortcut and the main path are downsampled differently: most likely "
+                    "the shortcut's 1x1 conv has no strides=(s, s)")
+    return ("the shapes of the shortcut and of the main path differ at the addition: check "
+            "the filters [F1, F2, F3] and their order")
+
+
+def check_identity_block(fn):
+    """Check your ``identity_block`` against ``resnet.identity_block``.
+
+    Args:
+        fn: your function, called as ``fn(X, 3, [64, 32, 256])`` (plus
+            ``training=None`` if it takes ``training``) on X of shape
+            (None, 15, 15, 256); it returns the block's output tensor.
+
+    Raises:
+        AssertionError: at the first check that fails, with what differs and the
+            most likely cause.
+    """
+    _check_block(fn, identity_block, (15, 15, 256), 3, [64, 32, 256])
+
+
+def check_convolutional_block(fn):
+    """Check your ``convolutional_block`` against ``resnet.convolutional_block``.
+
+    Args:
+        fn: your function, called as ``fn(X, 3, [32, 48, 256], 2)`` (plus
+            ``training=None`` if it takes ``training``) on X of shape
+            (None, 15, 15, 64); it returns a tensor of shape (None, 8, 8, 256).
+
+    Raises:
+        AssertionError: at the first check that fails, with what differs and the
+            most likely cause.
+    """
+    _check_block(fn, convolutional_block, (15, 15, 64), 3, [32, 48, 256], 2)
+
+
+def check_resnet50(fn):
+    """Check your ``ResNet50`` against ``resnet.ResNet50``.
+
+    Compares the class probabilities and the pooled features that feed the
+    classifier (a softmax can hide small differences).
+
+    Args:
+        fn: your function, called as ``fn(input_shape=(64, 64, 3), classes=6)``;
+            it returns a ``keras.Model``.
+
+    Raises:
+        AssertionError: at the first check that fails, with what differs and the
+            most likely cause.
+    """
+    try:
+        model = fn(input_shape=(64, 64, 3), classes=6)
+    except Exception as error:  # the reader's code may fail in any way; say how
+        _fail(f"building your model raised {_error_text(error)}",
+              "see the error; if it comes from a block, run check_identity_block and "
+              "check_convolutional_block first")
+    if not isinstance(model, keras.Model):
+        raise AssertionError(f"your function returned {type(model).__name__}, not a keras.Model")
+    reference = ResNet50(input_shape=(64, 64, 3), classes=6, bn_epsilon=_reader_epsilon(model))
+
+    def outputs(m):  # the features before the classifier, and the probabilities
+        dense = [layer for layer in m.layers if isinstance(layer, layers.Dense)][-1]
+        return [keras.Model(m.inputs[0], dense.input), m]
+
+    x = np.random.default_rng(1).uniform(0, 1, size=(2, 64, 64, 3)).astype("float32")
+    _compare(model, reference, x, 3, outputs)
+    print("All checks passed.")
