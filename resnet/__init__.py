@@ -8,7 +8,9 @@ import matplotlib or Pillow inside the function that needs them.
 """
 
 from .blocks import convolutional_block, glorot_uniform, identity_block, random_uniform
+from .inference import Prediction, evaluate, load_image, plot_predictions
 from .model import ResNet50, ResNet101, ResNet152
+from .preprocessing import imagenet_caffe, preprocess, preprocessing_for, scale_to_unit
 
 __version__ = "0.1.0"
 
@@ -16,8 +18,16 @@ __all__ = [
     "ResNet50",
     "ResNet101",
     "ResNet152",
+    "Prediction",
     "convolutional_block",
+    "evaluate",
     "glorot_uniform",
     "identity_block",
+    "imagenet_caffe",
+    "load_image",
+    "plot_predictions",
+    "preprocess",
+    "preprocessing_for",
     "random_uniform",
+    "scale_to_unit",
 ]

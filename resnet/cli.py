@@ -18,6 +18,24 @@ def _summary(args):
     return 0
 
 
+def _predict(args):
+    from pathlib import Path
+
+    from tensorflow import keras
+
+    from .inference import evaluate
+
+    if not Path(args.model).is_file():
+        raise FileNotFoundError(f"--model {args.model!r}: no such file (a saved .keras model).")
+    try:
+        model = keras.models.load_model(args.model)  # safe_mode stays on: no arbitrary code
+    except Exception as error:  # Keras raises many types for a file it cannot read
+        raise ValueError(f"--model {args.model!r}: not a loadable Keras model ({error}).") from None
+    for prediction in evaluate(model, args.images, class_names=args.class_names):
+        print(f"{prediction.source}: {prediction.label} ({prediction.probability:.3f})")
+    return 0
+
+
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m resnet",
@@ -42,6 +60,19 @@ def _parser():
         help="number of layers (default: 50)",
     )
     summary.set_defaults(run=_summary)
+
+    predict = commands.add_parser(
+        "predict",
+        help="classify image files with a saved model",
+        description="Classify image files with a saved .keras model; print one line per image: "
+        "PATH: LABEL (PROBABILITY).",
+    )
+    predict.add_argument("images", nargs="+", metavar="IMAGE", help="image files to classify")
+    predict.add_argument("--model", required=True, metavar="PATH",
+                         help="a model saved with model.save('....keras')")
+    predict.add_argument("--class-names", nargs="+", metavar="NAME",
+                         help="one name per class, in label order (default: class indices)")
+    predict.set_defaults(run=_predict)
     return parser
 
 

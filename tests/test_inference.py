@@ -1,0 +1,341 @@
+import io
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from tensorflow import keras
+
+import resnet
+from resnet import evaluate, load_image
+
+
+def _tiny_model(channels=3, classes=3, size=16, name="tiny"):
+    """A small stand-in for a trained ResNet: same input/output contract, fast."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((size, size, channels))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+@pytest.fixture(scope="module")
+def rgb_model():
+    return _tiny_model(3)
+
+
+@pytest.fixture(scope="module")
+def grey_model():
+    return _tiny_model(1)
+
+
+@pytest.fixture
+def picture(rng):
+    """A 16x16 RGB uint8 image with a few colours (so a palette holds it exactly)."""
+    palette = rng.integers(0, 256, size=(6, 3))
+    return palette[rng.integers(0, 6, size=(16, 16))].astype(np.uint8)
+
+
+def _probs(predictions):
+    return np.stack([p.probabilities for p in predictions])
+
+
+def _save(image, path, **kwargs):
+    image.save(path, **kwargs)
+    return path
+
+
+# Accepted input forms -------------------------------------------------------------------
+
+
+def test_every_input_form_gives_the_same_prediction(rgb_model, picture, tmp_path):
+    path = _save(Image.fromarray(picture), tmp_path / "picture.png")
+    expected = _probs(evaluate(rgb_model, picture))
+    for form in (
+        str(path), path, [path], [str(path)], Image.fromarray(picture), [Image.fromarray(picture)],
+        picture[None], picture.astype(np.float32), picture.astype(np.float64) / 255.0,
+        picture.astype(np.uint16) * 257, [picture],
+    ):
+        np.testing.assert_allclose(_probs(evaluate(rgb_model, form)), expected, atol=1e-5)
+
+
+def test_a_mixed_list_keeps_order_and_names_its_files(rgb_model, picture, tmp_path):
+    other = 255 - picture
+    path = _save(Image.fromarray(other), tmp_path / "other.png")
+    predictions = evaluate(rgb_model, [picture, path, Image.fromarray(picture)])
+    assert [p.source for p in predictions] == ["image 0", str(path), "image 2"]
+    np.testing.assert_allclose(predictions[0].probabilities, predictions[2].probabilities)
+    np.testing.assert_allclose(
+        predictions[1].probabilities, evaluate(rgb_model, other)[0].probabilities, atol=1e-5
+    )
+
+
+def test_a_prediction_holds_label_probability_and_all_probabilities(rgb_model, picture):
+    (prediction,) = evaluate(rgb_model, picture, class_names=["a", "b", "c"])
+    assert prediction.label == ["a", "b", "c"][prediction.index]
+    assert prediction.probability == pytest.approx(prediction.probabilities.max())
+    assert prediction.probabilities.shape == (3,)
+    assert prediction.probabilities.sum() == pytest.approx(1, abs=1e-5)
+    (unnamed,) = evaluate(rgb_model, picture)
+    assert unnamed.label == unnamed.index
+
+
+def test_batching_does_not_change_the_predictions(rgb_model, rng):
+    images = rng.integers(0, 256, size=(7, 20, 12, 3)).astype(np.uint8)
+    np.testing.assert_allclose(
+        _probs(evaluate(rgb_model, images, batch_size=2)),
+        _probs(evaluate(rgb_model, images, batch_size=32)), atol=1e-6,
+    )
+
+
+def test_images_are_resized_and_preprocessed_like_training(rgb_model, rng):
+    image = rng.integers(0, 256, size=(40, 24, 3)).astype(np.uint8)
+    expected = rgb_model(np.asarray(resnet.preprocess(image[None], 16))).numpy()
+    np.testing.assert_allclose(evaluate(rgb_model, image)[0].probabilities, expected[0],
+                               atol=1e-5)
+
+
+def test_imagenet_models_get_imagenet_preprocessing(picture):
+    model = _tiny_model(3, name="resnet50_imagenet")
+    expected = model(np.asarray(resnet.imagenet_caffe(picture[None].astype(np.float32)))).numpy()
+    np.testing.assert_allclose(evaluate(model, picture)[0].probabilities, expected[0], atol=1e-5)
+
+
+def test_a_sigmoid_model_gives_two_class_probabilities(picture):
+    inputs = keras.Input((16, 16, 3))
+    outputs = keras.layers.Dense(1, activation="sigmoid")(keras.layers.Flatten()(inputs))
+    (prediction,) = evaluate(keras.Model(inputs, outputs), picture, class_names=["no", "yes"])
+    assert prediction.probabilities.shape == (2,)
+    assert prediction.probabilities.sum() == pytest.approx(1)
+
+
+# Image modes ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "P", "CMYK", "RGB"])
+def test_colour_modes_become_the_same_rgb(mode, picture, tmp_path):
+    image = Image.fromarray(picture)
+    image = image.quantize(16) if mode == "P" else image.convert(mode)
+    suffix = ".tiff" if mode == "CMYK" else ".png"
+    path = _save(image, tmp_path / f"picture{suffix}")
+    np.testing.assert_array_equal(load_image(path), picture.astype(np.float32))
+    np.testing.assert_array_equal(load_image(image), picture.astype(np.float32))
+
+
+def test_transparent_pixels_are_shown_on_white(picture):
+    rgba = np.dstack([picture, np.full(picture.shape[:2], 255, np.uint8)])
+    rgba[0, 0, 3] = 0  # fully transparent
+    rgba[0, 1, 3] = 128  # half transparent
+    pixels = load_image(Image.fromarray(rgba, "RGBA"))
+    np.testing.assert_array_equal(pixels[0, 0], [255, 255, 255])
+    expected = picture[0, 1].astype(float) * 128 / 255 + 255 * 127 / 255
+    np.testing.assert_allclose(pixels[0, 1], expected, atol=1)
+    np.testing.assert_array_equal(pixels[1:], picture[1:])
+    np.testing.assert_allclose(load_image(rgba), pixels, atol=1)  # as an array, the same
+
+
+def test_greyscale_and_16_bit_images_give_grey_pixels(grey_model, rng, tmp_path):
+    grey = rng.integers(0, 256, size=(16, 16)).astype(np.uint8)
+    expected = grey[..., None].astype(np.float32)
+    np.testing.assert_array_equal(load_image(Image.fromarray(grey), channels=1), expected)
+    sixteen = _save(Image.fromarray(grey.astype(np.uint16) * 257), tmp_path / "grey16.png")
+    with Image.open(sixteen) as opened:
+        assert opened.mode.startswith("I")  # Pillow reads it as a 16-bit mode
+    np.testing.assert_allclose(load_image(sixteen, channels=1), expected, atol=1e-3)
+    # Greyscale repeated for an RGB model; RGB converted with Pillow's luma for a grey model.
+    np.testing.assert_array_equal(load_image(grey), np.repeat(expected, 3, axis=-1))
+    rgb = np.repeat(grey[..., None], 3, axis=-1)
+    np.testing.assert_allclose(load_image(Image.fromarray(rgb), channels=1), expected, atol=1)
+    np.testing.assert_allclose(load_image(rgb, channels=1), expected, atol=1)
+    one_bit = Image.fromarray(grey > 127).convert("1")
+    np.testing.assert_array_equal(np.unique(load_image(one_bit, channels=1)), [0, 255])
+    la = _save(Image.fromarray(grey).convert("LA"), tmp_path / "la.png")
+    np.testing.assert_array_equal(load_image(la, channels=1), expected)
+    predictions = evaluate(grey_model, [sixteen, la, grey, rgb])
+    np.testing.assert_allclose(_probs(predictions), _probs(predictions)[[0, 0, 0, 0]], atol=1e-3)
+
+
+def test_exif_orientation_is_applied(picture, tmp_path):
+    image = Image.fromarray(picture)
+    exif = image.getexif()
+    exif[0x0112] = 6  # "rotate 90 clockwise to display"
+    path = _save(image, tmp_path / "rotated.png", exif=exif)
+    np.testing.assert_array_equal(load_image(path), np.rot90(picture, k=-1))
+
+
+# Bad input ------------------------------------------------------------------------------
+
+
+def test_a_missing_file_is_named(rgb_model, picture, tmp_path):
+    missing = tmp_path / "no_such_photo.jpg"
+    with pytest.raises(FileNotFoundError, match="no_such_photo.jpg"):
+        evaluate(rgb_model, [picture, missing])
+
+
+def test_a_file_that_is_not_an_image_is_named(rgb_model, tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is not a picture")
+    with pytest.raises(ValueError, match=r"notes\.png.*not a readable image"):
+        evaluate(rgb_model, path)
+
+
+def test_a_truncated_or_corrupt_image_is_named(rgb_model, picture, tmp_path):
+    buffer = io.BytesIO()
+    Image.fromarray(picture).save(buffer, format="PNG")
+    data = buffer.getvalue()
+    truncated = tmp_path / "truncated.png"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"truncated\.png"):
+        evaluate(rgb_model, truncated)
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(data[:40] + bytes(200) + data[240:])
+    with pytest.raises(ValueError, match=r"corrupt\.png"):
+        evaluate(rgb_model, corrupt)
+    jpeg = io.BytesIO()
+    Image.fromarray(picture).save(jpeg, format="JPEG")
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(jpeg.getvalue()[:300])
+    with pytest.raises(ValueError, match=r"cut\.jpg"):
+        evaluate(rgb_model, cut)
+
+
+def test_a_folder_is_not_an_image(rgb_model, tmp_path):
+    with pytest.raises(ValueError, match="not a file"):
+        evaluate(rgb_model, tmp_path)
+
+
+@pytest.mark.parametrize("factor", [1.5, 3])  # Pillow warns below 2x its limit, fails above
+def test_decompression_bombs_are_refused(rgb_model, picture, tmp_path, monkeypatch, factor):
+    path = _save(Image.fromarray(picture), tmp_path / "bomb.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", int(16 * 16 / factor))
+    with pytest.raises(ValueError, match=r"bomb\.png.*decompression-bomb"):
+        evaluate(rgb_model, path)
+    with pytest.raises(ValueError, match="decompression-bomb"):
+        evaluate(rgb_model, picture)
+    with pytest.raises(ValueError, match="decompression-bomb"):
+        evaluate(rgb_model, Image.fromarray(picture))
+
+
+def test_empty_input_and_wrong_class_names_are_refused(rgb_model, picture):
+    with pytest.raises(ValueError, match="empty"):
+        evaluate(rgb_model, [])
+    with pytest.raises(ValueError, match=r"class_names.*\(3\), got 2"):
+        evaluate(rgb_model, picture, class_names=["cat", "dog"])
+
+
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros((4, 4, 5), np.uint8), "shape"),
+        (np.zeros((2, 2, 4, 4, 3), np.uint8), "shape"),
+        (np.full((4, 4, 3), 300.0), r"\[0, 255\]"),
+        (np.full((4, 4, 3), np.nan), "NaN"),
+        (np.full((4, 4), -1), "0..255"),
+        (np.zeros((4, 4), dtype=complex), "unsupported"),
+        ("not a path, a number", "no such file"),
+        (3.5, "expected a file path"),
+    ],
+)
+def test_bad_arrays_and_objects_are_refused(rgb_model, bad, message):
+    error = FileNotFoundError if isinstance(bad, str) else ValueError
+    with pytest.raises(error, match=message):
+        evaluate(rgb_model, [bad])
+
+
+def test_a_model_with_an_unusable_input_is_refused(picture):
+    inputs = keras.Input((16, 16, 2))
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(inputs)))
+    with pytest.raises(ValueError, match="model"):
+        evaluate(model, picture)
+
+
+def test_nothing_breaks_after_a_bad_input(rgb_model, picture, tmp_path):
+    before = evaluate(rgb_model, picture)[0].probabilities
+    with pytest.raises(FileNotFoundError):
+        evaluate(rgb_model, [picture, tmp_path / "missing.png"])
+    np.testing.assert_allclose(evaluate(rgb_model, picture)[0].probabilities, before)
+
+
+# Plotting -------------------------------------------------------------------------------
+
+
+def test_plot_predictions_draws_one_titled_panel_per_image(rgb_model, picture):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    images = [picture, 255 - picture, picture]
+    predictions = evaluate(rgb_model, images, class_names=["a", "b", "c"])
+    fig = resnet.plot_predictions(images, predictions, ncols=2)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert len(titles) == 3 and all("%" in t for t in titles)
+    with pytest.raises(ValueError, match="one entry per image"):
+        resnet.plot_predictions(images, predictions[:2])
+
+
+# The command line -----------------------------------------------------------------------
+
+
+def _cli(*args):
+    return subprocess.run([sys.executable, "-m", "resnet", *map(str, args)],
+                          capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    _tiny_model(3).save(path)
+    return path
+
+
+def test_cli_predict_prints_one_line_per_image(saved_model, picture, tmp_path):
+    first = _save(Image.fromarray(picture), tmp_path / "first.png")
+    second = _save(Image.fromarray(255 - picture), tmp_path / "second.png")
+    result = _cli("predict", first, second, "--model", saved_model, "--class-names", "a", "b", "c")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    expected = evaluate(keras.models.load_model(saved_model), [first, second],
+                        class_names=["a", "b", "c"])
+    for line, prediction in zip(lines, expected, strict=True):
+        assert line == f"{prediction.source}: {prediction.label} ({prediction.probability:.3f})"
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["missing.png"], "missing.png"),
+        (["{model}", "--class-names", "a", "b"], "class_names"),
+    ],
+)
+def test_cli_predict_errors_are_one_line_not_a_traceback(saved_model, args, message):
+    args = [str(saved_model) if a == "{model}" else a for a in args]
+    result = _cli("predict", *args, "--model", saved_model)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_cli_predict_names_a_missing_or_unreadable_model(tmp_path, picture):
+    image = _save(Image.fromarray(picture), tmp_path / "p.png")
+    result = _cli("predict", image, "--model", tmp_path / "nope.keras")
+    assert result.returncode == 2 and "nope.keras" in result.stderr
+    junk = tmp_path / "junk.keras"
+    junk.write_text("not a model")
+    result = _cli("predict", image, "--model", junk)
+    assert result.returncode == 2 and "junk.keras" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_cli_loading_keeps_safe_mode(tmp_path, picture):
+    # A Lambda layer holds Python bytecode: safe mode must refuse to run it.
+    inputs = keras.Input((16, 16, 3))
+    x = keras.layers.Lambda(lambda t: t * 2.0)(inputs)
+    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(x))
+    path = Path(tmp_path / "lambda.keras")
+    keras.Model(inputs, outputs).save(path)
+    image = _save(Image.fromarray(picture), tmp_path / "p.png")
+    result = _cli("predict", image, "--model", path)
+    assert result.returncode == 2
+    assert "safe" in result.stderr.lower() and "Traceback" not in result.stderr
