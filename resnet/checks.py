@@ -37,7 +37,17 @@ _COUNTED = ("Conv2D", "BatchNormalization", "ReLU", "Add", "ZeroPadding2D", "Max
 _ROLES = {"0_conv": "the shortcut's 1x1 conv", "1_conv": "the first 1x1 conv",
           "2_conv": "the f x f conv", "3_conv": "the last 1x1 conv",
           "0_bn": "the shortcut's BN", "1_bn": "the first BN", "2_bn": "the second BN",
-          "3_bn": "the third BN"}
+          "3_bn": "the third BN", "conv1_conv": "the stem's 7x7 conv",
+          "conv1_bn": "the stem's BN", "predictions": "the classifier"}
+
+
+def _describe(layer):
+    """What a layer of the reference is: "the first 1x1 conv (of conv3_block1)"."""
+    for suffix, role in _ROLES.items():
+        if layer.name == suffix or layer.name.endswith("_" + suffix):
+            block = layer.name[:-len(suffix) - 1]
+            return role if block in ("", "ref") else f"{role} of {block}"
+    return layer.name
 
 
 def _kind(op):
@@ -172,6 +182,13 @@ def _likely_cause(got, want, f):
     epsilons = sorted({float(bn.epsilon) for bn in got.ops("BatchNormalization")})
     if len(epsilons) > 1:
         return f"BatchNormalization layers with different epsilons {epsilons}"
+    ref_convs = [c for c in want.weighted if c in ref_convs]
+    for c, ref in zip([c for c in got.weighted if c in convs], ref_convs, strict=True):
+        for attribute in ("strides", "padding"):
+            value, ref_value = getattr(c, attribute), getattr(ref, attribute)
+            if value != ref_value:
+                return (f"your conv that matches {_describe(ref)} has {attribute}={value!r}, "
+                        f"the reference's {ref_value!r}")
     return None
 
 
@@ -226,10 +243,10 @@ def _compare(model, reference, x, f, outputs=lambda m: [m]):
     shapes = [_shapes(layer) for layer in got.weighted]
     ref_shapes = [_shapes(layer) for layer in want.weighted]
     if shapes != ref_shapes:
-        first = next(i for i, (a, b) in enumerate(zip(shapes, ref_shapes, strict=False)) if a != b)
-        _fail(f"numbers on fixed inputs: cannot copy the weights of {want.weighted[first].name} "
-              f"(shapes {ref_shapes[first]}) into your layer {got.weighted[first].name} (shapes "
-              f"{shapes[first]}).", _likely_cause(got, want, f))
+        i = next(i for i, (a, b) in enumerate(zip(shapes, ref_shapes, strict=False)) if a != b)
+        _fail(f"numbers on fixed inputs: cannot copy the weights of {_describe(want.weighted[i])}"
+              f" (shapes {ref_shapes[i]}) into your layer {got.weighted[i].name} (shapes "
+              f"{shapes[i]}).", _likely_cause(got, want, f))
     _randomize(reference, np.random.default_rng(0))
     for layer, ref_layer in zip(got.weighted, want.weighted, strict=True):
         layer.set_weights(ref_layer.get_weights())
@@ -239,7 +256,9 @@ def _compare(model, reference, x, f, outputs=lambda m: [m]):
     actual = [np.asarray(m(x)) for m in outputs(model)]
     difference = max(_difference(a, e) for a, e in zip(actual, expected, strict=True))
     if difference > TOLERANCE:
+        saved = reference.get_weights()  # training=True updates the BN moving averages
         in_training = [np.asarray(m(x, training=True)) for m in outputs(reference)]
+        reference.set_weights(saved)
         if max(_difference(a, e) for a, e in zip(actual, in_training, strict=True)) < TOLERANCE:
             cause = ("BatchNormalization is called with training=True whatever the `training` "
                      "argument says: pass training=training (or nothing), so that predictions "
@@ -247,8 +266,22 @@ def _compare(model, reference, x, f, outputs=lambda m: [m]):
         else:
             cause = _likely_cause(got, want, f)
         _fail(f"numbers on fixed inputs: with the same weights your outputs differ from the "
-              f"reference's by {difference:.2g} (tolerance {TOLERANCE:.0e}).", cause)
+              f"reference's by {difference:.2g} (tolerance {TOLERANCE:.0e}); "
+              f"{_first_difference(got, want, x)}.", cause)
     print(f"numbers on fixed inputs (max difference < {TOLERANCE:.0e}): ok")
+
+
+def _first_difference(got, want, x):
+    """Where the numbers start to differ, in words."""
+    outputs = []
+    for graph in (got, want):
+        model = graph.model
+        outputs.append(keras.Model(model.inputs[0], [layer.output for layer in graph.weighted])(x))
+    for layer, a, b in zip(want.weighted, *outputs, strict=True):
+        if _difference(a, b) > TOLERANCE:
+            return f"the first output that differs is that of {_describe(layer)}"
+    return ("the outputs of all convs and BNs agree, so the difference comes after them (in "
+            "the additions, ReLUs or pooling)")
 
 
 def _reader_epsilon(model):
@@ -320,8 +353,8 @@ def _build_failure_cause(fn, shape, f, filters, s):
             return ("no projection on the shortcut: X must go through a 1x1 conv with "
                     "strides=(s, s) and BatchNormalization to match the main path's shape")
         if model is not None:
-            return ("the shortcut and the main path are downsampled differently: most likely "
-                    "the shortcut's 1x1 conv has no strides=(s, s)")
+            return ("the shortcut and the main path are downsampled differently: "
+                    "strides=(s, s) belong on the first 1x1 conv and on the shortcut's 1x1 conv")
     return ("the shapes of the shortcut and of the main path differ at the addition: check "
             "the filters [F1, F2, F3] and their order")
 

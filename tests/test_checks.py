@@ -98,12 +98,14 @@ def test_operators_instead_of_layers_pass():
 
 @pytest.mark.parametrize(
     ("mistake", "match"),
-    [(dict(add_after_relu=True), r"numbers(.|\n)*added after the final ReLU"),
+    [(dict(add_after_relu=True),
+      r"numbers(.|\n)*all convs and BNs agree(.|\n)*added after the final ReLU"),
      (dict(final_relu=False), r"layer kinds(.|\n)*no ReLU after the addition"),
      (dict(bn_axis=1), r"parameter count(.|\n)*BatchNormalization on axis 1"),
      (dict(padding="valid"), r"raised(.|\n)*padding='valid' on the 3x3 conv"),
      (dict(order=(1, 0, 2)), r"cannot copy(.|\n)*wrong order"),
-     (dict(hard_training=True), r"numbers(.|\n)*called with training=True")],
+     (dict(hard_training=True),
+      r"numbers(.|\n)*differs is that of the first BN(.|\n)*called with training=True")],
 )
 def test_identity_block_mistakes_are_diagnosed(mistake, match):
     with pytest.raises(AssertionError, match=match):
@@ -114,7 +116,8 @@ def test_identity_block_mistakes_are_diagnosed(mistake, match):
     ("mistake", "match"),
     [(dict(stride_on=2), r"numbers(.|\n)*stride is on the 3x3 conv instead of the first 1x1"),
      (dict(shortcut=False), r"raised(.|\n)*no projection on the shortcut"),
-     (dict(shortcut_stride=False), r"raised(.|\n)*shortcut's 1x1 conv has no strides"),
+     (dict(shortcut_stride=False), r"raised(.|\n)*downsampled differently"),
+     (dict(stride_on=0), r"raised(.|\n)*downsampled differently"),
      (dict(shortcut_bn=False), r"parameter count(.|\n)*no BatchNormalization after the short"),
      (dict(stride_on=0, shortcut_stride=False), r"output shape(.|\n)*stride s is not applied"),
      (dict(add_after_relu=True), r"added after the final ReLU")],
