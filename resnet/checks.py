@@ -111,7 +111,8 @@ def _kinds_text(counts, kinds):
 def _likely_cause(got, want, f):
     """The most likely mistake that makes graph ``got`` differ from ``want``, or None."""
     convs, ref_convs = got.ops("Conv2D"), want.ops("Conv2D")
-    projection = len(ref_convs) == 4  # a convolutional block
+    block = {3: "identity", 4: "convolutional"}.get(len(ref_convs), "resnet50")
+    projection = block == "convolutional"
     for bn in got.ops("BatchNormalization"):
         axes = bn.axis if isinstance(bn.axis, (list, tuple)) else [bn.axis]
         if any(a not in (-1, 3) for a in axes):
@@ -149,15 +150,12 @@ def _likely_cause(got, want, f):
                     "and the shortcut conv (striding the 3x3 conv is torchvision's 'v1.5')")
     strided = [c for c in convs if _pair(c.strides, 2) != (1, 1)]
     ref_strided = [c for c in ref_convs if _pair(c.strides, 2) != (1, 1)]
-    if len(strided) < len(ref_strided):
-        return ("the stride s is not applied: the first 1x1 conv and the shortcut conv take "
-                "strides=(s, s)" if projection else
-                "a stride is missing: the first block of conv3, conv4 and conv5 uses s=2")
-    if len(strided) > len(ref_strided):
-        return ("a conv strided too many: only the first 1x1 conv and the shortcut conv take "
-                "strides=(s, s)" if projection else
-                "too many strides: conv2's first block uses s=1 (the max-pool already halved "
-                "the size), conv3 to conv5 use s=2")
+    if len(strided) != len(ref_strided):
+        return {"identity": "a strided conv: every conv of the identity block keeps the size",
+                "convolutional": "strides=(s, s) belong on the first 1x1 conv and on the "
+                                 "shortcut's 1x1 conv, and on no other conv",
+                "resnet50": "a stage with the wrong stride: conv2's first block uses s=1 (the "
+                            "max-pool already halved the size), conv3 to conv5 use s=2"}[block]
     filters = [c.filters for c in got.weighted if c in convs]
     ref_filters = [c.filters for c in want.weighted if c in ref_convs]
     if filters != ref_filters and sorted(filters) == sorted(ref_filters):

@@ -119,7 +119,8 @@ def test_identity_block_mistakes_are_diagnosed(mistake, match):
      (dict(shortcut_stride=False), r"raised(.|\n)*downsampled differently"),
      (dict(stride_on=0), r"raised(.|\n)*downsampled differently"),
      (dict(shortcut_bn=False), r"parameter count(.|\n)*no BatchNormalization after the short"),
-     (dict(stride_on=0, shortcut_stride=False), r"output shape(.|\n)*stride s is not applied"),
+     (dict(stride_on=0, shortcut_stride=False),
+      r"output shape(.|\n)*strides=\(s, s\) belong on the first 1x1 conv"),
      (dict(add_after_relu=True), r"added after the final ReLU")],
 )
 def test_convolutional_block_mistakes_are_diagnosed(mistake, match):
