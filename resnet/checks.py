@@ -220,7 +220,7 @@ def _difference(got, want):
     return float(np.max(np.abs(got - want)) / max(1.0, float(np.max(np.abs(want)))))
 
 
-def _compare(model, reference, x, f, outputs=lambda m: [m]):
+def _compare(model, reference, x, f, outputs=lambda m: m):
     """Run the four checks of ``model`` against ``reference``; print a line per check."""
     got, want = _Graph(model), _Graph(reference)
     shape, ref_shape = tuple(model.outputs[0].shape), tuple(reference.outputs[0].shape)
@@ -250,12 +250,11 @@ def _compare(model, reference, x, f, outputs=lambda m: [m]):
         layer.set_weights(ref_layer.get_weights())
     # No `training` argument: this is how Keras predicts, and it shows BN layers that
     # were called with training=True regardless.
-    expected = [np.asarray(m(x)) for m in outputs(reference)]
-    actual = [np.asarray(m(x)) for m in outputs(model)]
+    expected, actual = _run(outputs(reference), x), _run(outputs(model), x)
     difference = max(_difference(a, e) for a, e in zip(actual, expected, strict=True))
     if difference > TOLERANCE:
         saved = reference.get_weights()  # training=True updates the BN moving averages
-        in_training = [np.asarray(m(x, training=True)) for m in outputs(reference)]
+        in_training = _run(outputs(reference), x, training=True)
         reference.set_weights(saved)
         if max(_difference(a, e) for a, e in zip(actual, in_training, strict=True)) < TOLERANCE:
             cause = ("BatchNormalization is called with training=True whatever the `training` "
@@ -267,6 +266,12 @@ def _compare(model, reference, x, f, outputs=lambda m: [m]):
               f"reference's by {difference:.2g} (tolerance {TOLERANCE:.0e}); "
               f"{_first_difference(got, want, x)}.", cause)
     print(f"numbers on fixed inputs (max difference < {TOLERANCE:.0e}): ok")
+
+
+def _run(model, x, training=None):
+    """The model's outputs on x, as a list of arrays."""
+    out = model(x) if training is None else model(x, training=training)
+    return [np.asarray(o) for o in (out if isinstance(out, (list, tuple)) else [out])]
 
 
 def _first_difference(got, want, x):
@@ -413,7 +418,7 @@ def check_resnet50(fn):
 
     def outputs(m):  # the features before the classifier, and the probabilities
         dense = [layer for layer in m.layers if isinstance(layer, layers.Dense)][-1]
-        return [keras.Model(m.inputs[0], dense.input), m]
+        return keras.Model(m.inputs[0], [dense.input, m.outputs[0]])
 
     x = np.random.default_rng(1).uniform(0, 1, size=(2, 64, 64, 3)).astype("float32")
     _compare(model, reference, x, 3, outputs)
