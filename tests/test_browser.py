@@ -5,9 +5,11 @@ and every page is opened at a desktop and a phone width. On each page: it loads 
 title and without console errors, every image has loaded, every internal link lands on a
 file of the book (and on an existing anchor), and a chapter page has an "Open in Colab"
 link to that very notebook on the repository's ``main`` branch and a download button
-that offers its ``.ipynb``. Screenshots of the introduction and of each chapter go to
-``<html>/_screenshots/``. Tests at the end break a copy of the build on purpose to
-show that the checks catch each kind of break.
+that offers its ``.ipynb``; search finds every chapter. Full-page screenshots of every
+page of the TOC at both widths go to ``<html>/_screenshots/`` of the build under test,
+with a copy in ``_build/screenshots/`` of the repository for a person to look at. Tests at
+the end break a copy of the build on purpose (a figure, a link, the Colab button, the
+download button, the main content) to show that the checks catch each kind of break.
 
 Requests to other hosts (MathJax from a CDN, thebe, external links) are aborted, so the
 test behaves the same with or without internet; errors caused by them are ignored,
@@ -20,7 +22,6 @@ import http.server
 import json
 import re
 import shutil
-import subprocess
 import sys
 import threading
 import urllib.request
@@ -45,7 +46,10 @@ CHROMIUM_ARGS = [
 ]
 COLAB = "https://colab.research.google.com"
 BRANCH = "main"
-VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
+VIEWPORTS = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True},
+}
 SCREENSHOTS = "_screenshots"
 
 sync_playwright = pytest.importorskip("playwright.sync_api").sync_playwright
@@ -210,7 +214,7 @@ def _download_problems(book, path, page):
     problems = []
     for href in notebooks:
         try:
-            status, body = _fetch(href)
+            _, body = _fetch(href)
             if "cells" not in json.loads(body):
                 problems.append(f"download {href} is not a notebook")
         except Exception as error:  # HTTPError, URLError, JSONDecodeError
@@ -292,28 +296,10 @@ def check_page(context, book, path, screenshot=None):
 
 
 @pytest.fixture(scope="session")
-def book_html(request, tmp_path_factory):
-    """The built HTML book: the shared ``built_book`` fixture if conftest has one."""
-    try:
-        return Path(request.getfixturevalue("built_book"))
-    except pytest.FixtureLookupError:
-        pass
-    out = tmp_path_factory.mktemp("book")
-    jupyter_book = Path(sys.executable).with_name("jupyter-book")
-    result = subprocess.run(
-        [str(jupyter_book), "build", str(ROOT), "--path-output", str(out), "-W", "--keep-going"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
-    return out / "_build" / "html"
-
-
-@pytest.fixture(scope="session")
-def book(book_html):
-    with _serve(book_html) as base:
-        yield _book(book_html, base)
+def book(built_book):
+    """The book built by conftest's ``built_book``, served on 127.0.0.1."""
+    with _serve(built_book) as base:
+        yield _book(built_book, base)
 
 
 @pytest.fixture(scope="session")
@@ -329,7 +315,7 @@ def browser():
 @contextmanager
 def _context(browser, book, viewport="desktop"):
     """A browser tab group at ``viewport`` that may reach ``book`` and nothing else."""
-    context = browser.new_context(viewport=VIEWPORTS[viewport])
+    context = browser.new_context(**VIEWPORTS[viewport])
 
     def only_the_book(route):
         if route.request.url.startswith(book.base):
@@ -377,7 +363,8 @@ def test_every_page_in_the_browser(browser, book, viewport):
             if path in book.pages:
                 shot = book.html / SCREENSHOTS / f"{_screenshot_name(path)}-{viewport}.png"
             problems += check_page(context, book, path, screenshot=shot)
-    print(f"screenshots: {book.html / SCREENSHOTS}")
+    # The build lives in pytest's temporary folder; keep a copy where a person looks.
+    shutil.copytree(book.html / SCREENSHOTS, ROOT / "_build" / "screenshots", dirs_exist_ok=True)
     assert not problems, "\n".join(problems)
     for path in book.pages:
         shot = book.html / SCREENSHOTS / f"{_screenshot_name(path)}-{viewport}.png"
