@@ -14,7 +14,20 @@ included), copies them into yours and compares the output shapes, parameter
 counts, layer kinds and outputs (inference mode). Layers are matched by their
 position in the graph and their shapes, not by name or creation order. The
 first check that fails raises ``AssertionError`` saying what differs and the
-most likely cause, so that a notebook cell fails visibly.
+most likely cause, so that a notebook cell fails visibly:
+
+    AssertionError: numbers on fixed inputs: with the same weights your outputs
+    differ from the reference's by 0.88 (tolerance 1e-04); the outputs of all
+    convs and BNs agree, so the difference comes after them (in the additions,
+    ReLUs or pooling).
+    Most likely cause: the shortcut is added after the final ReLU: relu(F(X)) + X
+    instead of relu(F(X) + X).
+
+BatchNormalization layers may use another epsilon than the package's (the
+course code uses Keras' default, 1e-3): a line says so and the reference is
+built with it.
+
+This module is not imported by ``import resnet``; import it when you need it.
 """
 
 import inspect
@@ -190,9 +203,10 @@ def _likely_cause(got, want, f):
     return None
 
 
-def _fail(what, cause):
+def _fail(what, cause, error=None):
+    """Raise AssertionError("<what differs>\nMost likely cause: <cause>.") from ``error``."""
     cause = cause or "not one of the usual mistakes: compare your code with the reference's"
-    raise AssertionError(f"{what}\nMost likely cause: {cause}.")
+    raise AssertionError(f"{what}\nMost likely cause: {cause}.") from error
 
 
 def _randomize(model, rng):
@@ -318,13 +332,14 @@ def _build_block(fn, shape, f, filters, s=None, **kwargs):
 
 
 def _check_block(fn, reference, shape, f, filters, s=None):
+    """Build ``fn`` and ``reference`` on a (None, *shape) input and compare them."""
     try:
         model = _build_block(fn, shape, f, filters, s)
     except AssertionError:
         raise
     except Exception as error:  # the reader's code may fail in any way; say how
         _fail(f"building your block on X of shape {(None, *shape)} raised {_error_text(error)}",
-              _build_failure_cause(fn, shape, f, filters, s))
+              _build_failure_cause(fn, shape, f, filters, s), error)
     epsilon = _reader_epsilon(model)
     ref = _build_block(reference, shape, f, filters, s, name="ref", bn_epsilon=epsilon)
     x = np.random.default_rng(1).normal(size=(2, *shape)).astype("float32")
@@ -410,8 +425,8 @@ def check_resnet50(fn):
         model = fn(input_shape=(64, 64, 3), classes=6)
     except Exception as error:  # the reader's code may fail in any way; say how
         _fail(f"building your model raised {_error_text(error)}",
-              "see the error; if it comes from a block, run check_identity_block and "
-              "check_convolutional_block first")
+              "see the error above; if it comes from a block, run check_identity_block and "
+              "check_convolutional_block first", error)
     if not isinstance(model, keras.Model):
         raise AssertionError(f"your function returned {type(model).__name__}, not a keras.Model")
     reference = ResNet50(input_shape=(64, 64, 3), classes=6, bn_epsilon=_reader_epsilon(model))
