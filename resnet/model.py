@@ -21,6 +21,7 @@ padding is what the published weights expect.
 from tensorflow import keras
 from tensorflow.keras import layers
 
+from . import weights as _weights
 from .blocks import (
     BN_EPSILON,
     BN_MOMENTUM,
@@ -65,9 +66,14 @@ def _check_model_args(input_shape, classes, seed):
         raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
 
 
-def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name):
-    """Build the ResNet of the given depth (a key of STAGE_BLOCKS)."""
+def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights=None):
+    """Build the ResNet of the given depth (a key of STAGE_BLOCKS), then load ``weights``."""
     _check_model_args(input_shape, classes, seed)
+    # Checked (and "imagenet" downloaded) before building: a bad value fails fast.
+    weights_path = _weights.resolve(weights, depth, input_shape, classes)
+    if _weights.is_imagenet(weights):
+        # resnet.preprocessing_for(model) reads this suffix to pick ImageNet's preprocessing.
+        name += _weights.IMAGENET_SUFFIX
     bn = dict(bn_momentum=bn_momentum, bn_epsilon=bn_epsilon)
     # Block 0 is the stem and the classifier; stage blocks count from 1.
     stem_seed = seed * _SEEDS_PER_MODEL
@@ -86,7 +92,8 @@ def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name):
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # (B, H/4, W/4, 64)
 
     block = 0
-    for stage, (n_blocks, filters) in enumerate(zip(STAGE_BLOCKS[depth], STAGE_FILTERS)):
+    stages = zip(STAGE_BLOCKS[depth], STAGE_FILTERS, strict=True)
+    for stage, (n_blocks, filters) in enumerate(stages):
         prefix = f"conv{stage + 2}"
         for i in range(n_blocks):
             block += 1
@@ -113,7 +120,10 @@ def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name):
         kernel_initializer=glorot_uniform(seed=_layer_seed(stem_seed, 1)), name="predictions",
         dtype="float32",
     )(x)  # (B, classes)
-    return keras.Model(inputs, outputs, name=name)
+    model = keras.Model(inputs, outputs, name=name)
+    if weights_path is not None:
+        _weights.load(model, weights_path, depth, input_shape, classes)
+    return model
 
 
 def ResNet50(
@@ -124,6 +134,7 @@ def ResNet50(
     bn_momentum=BN_MOMENTUM,
     bn_epsilon=BN_EPSILON,
     name="resnet50",
+    weights=None,
 ):
     """ResNet50 built from scratch: 16 bottleneck blocks, 50 weighted layers.
 
@@ -136,13 +147,22 @@ def ResNet50(
         bn_momentum: momentum of every BN layer's moving averages (Keras' 0.99
             by default; 0.9 tracks the weights faster on small datasets).
         bn_epsilon: epsilon of every BN layer (keras.applications' 1.001e-5).
-        name: the model's name.
+        name: the model's name; "_imagenet" is appended when it gets ImageNet
+            weights (``resnet50_imagenet``), so that ``resnet.evaluate`` gives
+            it ImageNet's preprocessing (``resnet.preprocessing.imagenet_caffe``).
+        weights: None (fresh initialisation), "imagenet" (keras.applications'
+            published ImageNet weights, downloaded once; only for
+            input_shape=(224, 224, 3) and classes=1000; without a network this
+            raises ConnectionError), or the path to a weights file (their
+            ``.h5``, or a ``.weights.h5`` saved from either network). A
+            missing file raises FileNotFoundError, weights that do not fit the
+            model's shape a ValueError. See ``resnet.weights``.
 
     Returns:
         An uncompiled ``keras.Model`` mapping (batch, *input_shape) images to
         (batch, classes) probabilities.
     """
-    return _resnet(50, input_shape, classes, seed, bn_momentum, bn_epsilon, name)
+    return _resnet(50, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights)
 
 
 def ResNet101(
@@ -153,9 +173,14 @@ def ResNet101(
     bn_momentum=BN_MOMENTUM,
     bn_epsilon=BN_EPSILON,
     name="resnet101",
+    weights=None,
 ):
-    """ResNet101: as ResNet50 with 23 blocks in conv4 (33 blocks in all)."""
-    return _resnet(101, input_shape, classes, seed, bn_momentum, bn_epsilon, name)
+    """ResNet101: as ResNet50 with 23 blocks in conv4 (33 blocks in all).
+
+    Same arguments as ``ResNet50``; ``weights="imagenet"`` loads keras.applications'
+    ResNet101 weights.
+    """
+    return _resnet(101, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights)
 
 
 def ResNet152(
@@ -166,6 +191,11 @@ def ResNet152(
     bn_momentum=BN_MOMENTUM,
     bn_epsilon=BN_EPSILON,
     name="resnet152",
+    weights=None,
 ):
-    """ResNet152: as ResNet50 with 8 blocks in conv3 and 36 in conv4 (50 blocks in all)."""
-    return _resnet(152, input_shape, classes, seed, bn_momentum, bn_epsilon, name)
+    """ResNet152: as ResNet50 with 8 blocks in conv3 and 36 in conv4 (50 blocks in all).
+
+    Same arguments as ``ResNet50``; ``weights="imagenet"`` loads keras.applications'
+    ResNet152 weights.
+    """
+    return _resnet(152, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights)
