@@ -72,22 +72,24 @@ def _check_args(depth, input_shape, classes, width, seed):
         raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
 
 
-def _conv_bn(x, filters, strides, seed, name):
-    # No conv bias: the BN that follows has its own (beta).
+def _conv_bn(x, filters, strides, seed, name, batch_norm):
+    # No conv bias under BN: the BN that follows has its own (beta).
     x = layers.Conv2D(
-        filters, 3, strides=strides, padding="same", use_bias=False,
+        filters, 3, strides=strides, padding="same", use_bias=not batch_norm,
         kernel_initializer=keras.initializers.HeNormal(seed=seed), name=f"{name}_conv",
     )(x)
+    if not batch_norm:
+        return x
     return layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
 
 
-def _network(depth, input_shape, classes, width, seed, residual, name):
+def _network(depth, input_shape, classes, width, seed, residual, name, batch_norm):
     _check_args(depth, input_shape, classes, width, seed)
     n = (depth - 2) // 6
     seeds = iter(range(seed * 10_000, seed * 10_000 + depth))  # one seed per weighted layer
 
     inputs = keras.Input(shape=tuple(input_shape), name="input_layer")  # (B, H, W, C)
-    x = _conv_bn(inputs, width, 1, next(seeds), "stem")
+    x = _conv_bn(inputs, width, 1, next(seeds), "stem", batch_norm)
     x = layers.Activation("relu", name="stem_relu")(x)  # (B, H, W, width)
     for stage in range(3):
         filters = width * 2**stage
@@ -95,9 +97,9 @@ def _network(depth, input_shape, classes, width, seed, residual, name):
             strides = 2 if stage > 0 and block == 0 else 1
             prefix = f"stage{stage + 1}_block{block + 1}"
             shortcut = x
-            x = _conv_bn(x, filters, strides, next(seeds), f"{prefix}_1")
+            x = _conv_bn(x, filters, strides, next(seeds), f"{prefix}_1", batch_norm)
             x = layers.Activation("relu", name=f"{prefix}_1_relu")(x)
-            x = _conv_bn(x, filters, 1, next(seeds), f"{prefix}_2")
+            x = _conv_bn(x, filters, 1, next(seeds), f"{prefix}_2", batch_norm)
             if residual:
                 if strides > 1 or shortcut.shape[-1] != filters:
                     shortcut = ZeroPadShortcut(filters, strides, name=f"{prefix}_shortcut")(
@@ -115,7 +117,8 @@ def _network(depth, input_shape, classes, width, seed, residual, name):
     return keras.Model(inputs, outputs, name=name or default_name)
 
 
-def plain_net(depth=20, input_shape=(32, 32, 3), classes=10, width=16, seed=0, *, name=None):
+def plain_net(depth=20, input_shape=(32, 32, 3), classes=10, width=16, seed=0, *,
+              batch_norm=True, name=None):
     """A plain network of ``depth`` weighted layers: a stack of conv-BN-ReLU layers.
 
     Args:
@@ -125,16 +128,19 @@ def plain_net(depth=20, input_shape=(32, 32, 3), classes=10, width=16, seed=0, *
         width: filters of the first stage (the paper's 16); the stages have
             width, 2 * width and 4 * width.
         seed: the model's seed; each conv gets its own seed derived from it.
+        batch_norm: BN after every conv (as in the paper); False leaves it out
+            (and gives the convs a bias), to see what BN does for the signals.
         name: the model's name (default ``"plain<depth>"``).
 
     Returns:
         An uncompiled ``keras.Model`` mapping (batch, *input_shape) images to
         (batch, classes) probabilities.
     """
-    return _network(depth, input_shape, classes, width, seed, False, name)
+    return _network(depth, input_shape, classes, width, seed, False, name, batch_norm)
 
 
-def residual_net(depth=20, input_shape=(32, 32, 3), classes=10, width=16, seed=0, *, name=None):
+def residual_net(depth=20, input_shape=(32, 32, 3), classes=10, width=16, seed=0, *,
+                 batch_norm=True, name=None):
     """The residual counterpart of ``plain_net``: the same layers and weights, plus shortcuts.
 
     Every pair of 3x3 convs gets an identity shortcut (zero-padded where a
@@ -143,7 +149,7 @@ def residual_net(depth=20, input_shape=(32, 32, 3), classes=10, width=16, seed=0
 
     Args and Returns: as ``plain_net`` (default name ``"residual<depth>"``).
     """
-    return _network(depth, input_shape, classes, width, seed, True, name)
+    return _network(depth, input_shape, classes, width, seed, True, name, batch_norm)
 
 
 def weighted_layers(model):

@@ -48,3 +48,11 @@ def test_other_seeds_give_other_weights():
 def test_bad_arguments_name_the_argument(kwargs, match):
     with pytest.raises(ValueError, match=match):
         plain_net(**{"depth": 8, **kwargs})
+
+
+def test_without_batch_norm_the_convs_get_a_bias_and_no_bn_layer_is_built():
+    model = residual_net(8, input_shape=(8, 8, 1), batch_norm=False)
+    assert not any(isinstance(layer, keras.layers.BatchNormalization) for layer in model.layers)
+    assert all(layer.use_bias for layer in weighted_layers(model))
+    plain = plain_net(8, input_shape=(8, 8, 1), batch_norm=False)
+    assert plain.count_params() == model.count_params()
