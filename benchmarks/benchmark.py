@@ -1,0 +1,429 @@
+"""Throughput and memory of resnet.ResNet50 against keras.applications.ResNet50.
+
+    python benchmarks/benchmark.py                 # the book's table: 64x64x3, batch 32
+    python benchmarks/benchmark.py --quick         # a smoke run (what the tests run)
+    python benchmarks/benchmark.py --no-options    # only ours against the reference
+
+Both networks are built in one process with the same input shape, classes and
+batch size, compiled alike (SGD with momentum, no XLA), warmed up, then timed
+in turns: each repetition times both, the order alternating, so that a busy
+machine slows both alike. The script prints Markdown tables ready to paste:
+
+1. training and inference images/s (medians), the ratio ours / reference
+   (the median of the per-repetition ratios), the achieved FLOP/s from the
+   counted multiply-accumulates, and the peak memory of a fresh process that
+   builds the model and runs its steps;
+2. with ``--options`` (the default), the fast-path switches on our network:
+   XLA, mixed_float16, mixed_bfloat16, and two input pipelines.
+
+FLOPs: one multiply-accumulate is 2 FLOPs; a training step costs about three
+forward passes, so 6 x MACs per image, inference 2 x MACs. Only Conv2D and
+Dense layers are counted (``resnet.speed.count_macs``). The CPU's peak is
+estimated as cores x clock x FLOPs per cycle (32 fp32 FLOPs per cycle for two
+256-bit FMA units with AVX2, 64 with AVX-512); pass --peak-gflops to override.
+"""
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/benchmark.py",
+        description="Measure resnet.ResNet50 against keras.applications.ResNet50.",
+    )
+    parser.add_argument("--input-shape", type=int, nargs=3, default=[64, 64, 3],
+                        metavar=("H", "W", "C"), help="input shape (default: 64 64 3)")
+    parser.add_argument("--classes", type=int, default=6, help="classes (default: 6)")
+    parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed repetitions of each model (default: 5)")
+    parser.add_argument("--steps", type=int, default=10,
+                        help="training steps per repetition; inference runs 3x as many "
+                             "batches (default: 10)")
+    parser.add_argument("--warmup", type=int, default=2,
+                        help="untimed steps before timing (default: 2)")
+    parser.add_argument("--options", action=argparse.BooleanOptionalAction, default=None,
+                        help="also time the fast-path switches (default: on, off with --quick)")
+    parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=None,
+                        help="measure peak memory in fresh processes (default: on, off with "
+                             "--quick)")
+    parser.add_argument("--peak-gflops", type=float, default=None,
+                        help="the device's fp32 peak in GFLOP/s (default: estimated for CPUs)")
+    parser.add_argument("--quick", action="store_true",
+                        help="one small repetition at 32x32, batch 8 (a smoke test)")
+    parser.add_argument("--json", metavar="FILE", help="also write the figures to FILE")
+    parser.add_argument("--_memory-child", choices=("ours", "reference"), help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.input_shape, args.batch_size = [32, 32, 3], 8
+        args.repeats, args.steps, args.warmup = 1, 2, 1
+    if args.options is None:
+        args.options = not args.quick
+    if args.memory is None:
+        args.memory = not args.quick
+    for name in ("classes", "batch_size", "repeats", "steps"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    return args
+
+
+# ---------------------------------------------------------------- the machine
+
+def _cpu_info():
+    """(model name, logical cores, MHz, fp32 FLOPs per cycle per core) from /proc/cpuinfo."""
+    name, mhz, flags = platform.processor() or "unknown CPU", None, set()
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key, value = key.strip(), value.strip()
+                if key == "model name":
+                    name = value
+                elif key == "cpu MHz" and mhz is None:
+                    mhz = float(value)
+                elif key == "flags" and not flags:
+                    flags = set(value.split())
+    except OSError:
+        pass
+    if "avx512f" in flags:
+        per_cycle = 64  # two 512-bit FMA units: 2 x 16 lanes x 2 FLOPs
+    elif "avx2" in flags and "fma" in flags:
+        per_cycle = 32  # two 256-bit FMA units: 2 x 8 lanes x 2 FLOPs
+    elif "avx" in flags:
+        per_cycle = 16
+    else:
+        per_cycle = 8
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return name, cores, mhz, per_cycle
+
+
+def _device(args):
+    """A description of the device and its fp32 peak in GFLOP/s (None if unknown)."""
+    from resnet import speed
+
+    if speed.gpus():
+        given = "given" if args.peak_gflops else None
+        return f"GPU: {speed.device_name()}", args.peak_gflops, given
+    name, cores, mhz, per_cycle = _cpu_info()
+    if args.peak_gflops:
+        return f"CPU: {name}, {cores} cores", args.peak_gflops, "given"
+    if mhz is None:
+        return f"CPU: {name}, {cores} cores", None, None
+    peak = cores * mhz / 1000 * per_cycle
+    how = f"{cores} cores x {mhz / 1000:.2f} GHz x {per_cycle} fp32 FLOPs/cycle"
+    return f"CPU: {name}, {cores} cores", peak, how
+
+
+# ---------------------------------------------------------------- timing
+
+def _build(which, args):
+    from tensorflow import keras
+
+    import resnet
+
+    shape, classes = tuple(args.input_shape), args.classes
+    if which == "ours":
+        return resnet.ResNet50(input_shape=shape, classes=classes)
+    return keras.applications.ResNet50(weights=None, input_shape=shape, classes=classes)
+
+
+def _compile(model, jit_compile=False):
+    from tensorflow import keras
+
+    model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),
+                  loss="sparse_categorical_crossentropy", jit_compile=jit_compile)
+    return model
+
+
+def _batch(args, seed=0):
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(size=(args.batch_size, *args.input_shape)).astype("float32")
+    y = rng.integers(0, args.classes, size=args.batch_size)
+    return tf.constant(x), tf.constant(y)
+
+
+def _train_rate(model, x, y, steps):
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.train_on_batch(x, y)  # returns the loss as a number: waits for the step
+    return steps * int(x.shape[0]) / (time.perf_counter() - start)
+
+
+def _infer_rate(model, x, steps):
+    start = time.perf_counter()
+    for _ in range(steps):
+        model.predict_on_batch(x)
+    return steps * int(x.shape[0]) / (time.perf_counter() - start)
+
+
+def _compare(args, log):
+    """Time ours and the reference in turns; return per-model lists of images/s."""
+    x, y = _batch(args)
+    models = {}
+    for which in ("ours", "reference"):
+        models[which] = _compile(_build(which, args))
+        for _ in range(args.warmup):  # the first calls trace and compile the step
+            models[which].train_on_batch(x, y)
+            models[which].predict_on_batch(x)
+    rates = {which: {"training": [], "inference": []} for which in models}
+    for rep in range(args.repeats):
+        order = ("ours", "reference") if rep % 2 == 0 else ("reference", "ours")
+        for which in order:
+            rates[which]["training"].append(_train_rate(models[which], x, y, args.steps))
+        for which in order:
+            rates[which]["inference"].append(_infer_rate(models[which], x, 3 * args.steps))
+        log(f"repetition {rep + 1}/{args.repeats}: " + ", ".join(
+            f"{w} {rates[w]['training'][-1]:.1f}/{rates[w]['inference'][-1]:.1f} img/s"
+            for w in order))
+    return rates, models["ours"]
+
+
+def _options(args, log):
+    """Training images/s of our network under each fast-path switch, timed in turns."""
+    from resnet import speed
+
+    x, y = _batch(args)
+    variants = {
+        "float32, no XLA (the baseline)": dict(precision="float32", jit=False),
+        "XLA (jit_compile=True)": dict(precision="float32", jit=True),
+        "mixed_float16": dict(precision="mixed_float16", jit=False),
+        "mixed_bfloat16": dict(precision="mixed_bfloat16", jit=False),
+    }
+    models = {}
+    for label, v in variants.items():
+        start = time.perf_counter()
+        with speed.precision_policy(v["precision"]):
+            models[label] = _compile(_build("ours", args), jit_compile=v["jit"])
+        for _ in range(max(1, args.warmup)):
+            models[label].train_on_batch(x, y)
+        log(f"built and warmed up {label} in {time.perf_counter() - start:.0f} s")
+    repeats = max(1, min(3, args.repeats))
+    rates = {label: [] for label in variants}
+    labels = list(variants)
+    for rep in range(repeats):
+        for label in labels[rep % len(labels):] + labels[:rep % len(labels)]:
+            rates[label].append(_train_rate(models[label], x, y, max(2, args.steps // 2)))
+        log(f"options repetition {rep + 1}/{repeats}: " + ", ".join(
+            f"{label.split(' ')[0]} {rates[label][-1]:.1f}" for label in labels))
+    return rates
+
+
+def _pipelines(args, model, log):
+    """Images/s of model.fit over the same images fed by a plain and a fast tf.data pipeline."""
+    import numpy as np
+    import tensorflow as tf
+
+    from resnet import data
+    from resnet.preprocessing import scale_to_unit
+
+    height, width, channels = args.input_shape
+    n = args.batch_size * max(4, args.steps)
+    rng = np.random.default_rng(1)
+    # Small uint8 images resized on the fly: the work a real input pipeline does.
+    images = rng.integers(0, 256, size=(n, height // 2, width // 2, channels), dtype=np.uint8)
+    labels = rng.integers(0, args.classes, size=n).astype(np.int32)
+
+    def plain():
+        def prepare(image, label):
+            return tf.image.resize(scale_to_unit(image), (height, width)), label
+
+        return tf.data.Dataset.from_tensor_slices((images, labels)).map(prepare).batch(
+            args.batch_size)
+
+    def fast():
+        return data.pipeline(images, labels, (height, width), args.batch_size)
+
+    pipelines = {"plain: map per image, no cache, no prefetch": plain(),
+                 "fast: cache, batch, parallel map, prefetch (resnet.data.pipeline)": fast()}
+    for ds in pipelines.values():
+        model.fit(ds, epochs=1, verbose=0)  # warm up; fills the cache
+    rates = {label: [] for label in pipelines}
+    for rep in range(max(1, min(3, args.repeats))):
+        for label, ds in (pipelines.items() if rep % 2 == 0 else reversed(pipelines.items())):
+            start = time.perf_counter()
+            model.fit(ds, epochs=1, verbose=0)
+            rates[label].append(n / (time.perf_counter() - start))
+    log("pipelines: " + ", ".join(f"{statistics.median(r):.1f}" for r in rates.values()))
+    return rates
+
+
+# ---------------------------------------------------------------- memory
+
+def _rss_mib(field):
+    """VmRSS (now) or VmHWM (the peak since the last reset) of this process, in MiB."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    return float("nan")
+
+
+def _reset_peak_rss():
+    # Writing 5 to clear_refs resets VmHWM, the peak resident size (Linux >= 4.0).
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
+def _memory_child(args):
+    """In a fresh process: build one model, run inference, then training; print MiB.
+
+    On a GPU: TensorFlow's peak allocation on the GPU in each phase. On a CPU:
+    the process's resident memory once the model is built, and its peak during
+    the inference and the training steps (the whole process: TensorFlow itself,
+    the weights, the optimizer's state and the activations).
+    """
+    import tensorflow as tf
+
+    from resnet import speed
+
+    on_gpu = bool(speed.gpus())
+
+    def reset():
+        if on_gpu:
+            tf.config.experimental.reset_memory_stats("GPU:0")
+        else:
+            _reset_peak_rss()
+
+    def peak():
+        if on_gpu:
+            return tf.config.experimental.get_memory_info("GPU:0")["peak"] / 2**20
+        return _rss_mib("VmHWM")
+
+    x, y = _batch(args)
+    model = _compile(_build(args._memory_child, args))
+    model.predict_on_batch(x)  # trace the functions before measuring
+    model.train_on_batch(x, y)
+    built = _rss_mib("VmRSS") if not on_gpu else float("nan")
+    figures = {"built": built}
+    for phase, step in (("inference", lambda: model.predict_on_batch(x)),
+                        ("training", lambda: model.train_on_batch(x, y))):
+        reset()
+        for _ in range(2):
+            step()
+        figures[phase] = peak()
+    print(json.dumps(figures))
+    return 0
+
+
+def _memory(args, which):
+    command = [sys.executable, os.path.abspath(__file__), "--_memory-child", which,
+               "--input-shape", *map(str, args.input_shape), "--classes", str(args.classes),
+               "--batch-size", str(args.batch_size)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+    if result.returncode != 0:
+        raise RuntimeError(f"memory measurement failed:\n{result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+# ---------------------------------------------------------------- the report
+
+def _gflops(rate, flops_per_image):
+    return rate * flops_per_image / 1e9
+
+
+def _report(args, device, peak, how, macs, rates, memory, options, pipelines, seconds):
+    import tensorflow as tf
+    from tensorflow import keras
+
+    med = {w: {k: statistics.median(v) for k, v in r.items()} for w, r in rates.items()}
+    ratio = {k: statistics.median(o / r for o, r in zip(rates["ours"][k], rates["reference"][k],
+                                                        strict=True))
+             for k in ("training", "inference")}
+    per_image = {"training": 6 * macs, "inference": 2 * macs}
+    lines = [
+        f"Device: {device}; TensorFlow {tf.__version__}, Keras {keras.__version__}, "
+        f"Python {platform.python_version()}.",
+        f"Input {tuple(args.input_shape)}, {args.classes} classes, batch {args.batch_size}; "
+        f"{args.repeats} repetitions of {args.steps} training steps and {3 * args.steps} "
+        f"inference batches after {args.warmup} warm-up steps; {seconds:.0f} s in all.",
+        f"Counted work: {macs / 1e9:.3f} GMACs per image forward; training "
+        f"{per_image['training'] / 1e9:.2f} GFLOPs per image, inference "
+        f"{per_image['inference'] / 1e9:.2f}.",
+        (f"Peak fp32 estimate: {peak:.0f} GFLOP/s ({how})." if peak else
+         "Peak: unknown (pass --peak-gflops)."),
+        "",
+        "| network | training img/s | inference img/s | training GFLOP/s | "
+        f"inference GFLOP/s | {'peak GPU memory' if device.startswith('GPU') else 'process memory'}"
+        " MiB (built / inference peak / training peak) |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for which, label in (("ours", "resnet.ResNet50"),
+                         ("reference", "keras.applications.ResNet50")):
+        t, i = med[which]["training"], med[which]["inference"]
+        gt, gi = _gflops(t, per_image["training"]), _gflops(i, per_image["inference"])
+        mem = (" / ".join(f"{memory[which][k]:.0f}" for k in ("built", "inference", "training"))
+               if memory else "not measured")
+        lines.append(f"| {label} | {t:.1f} | {i:.1f} | {gt:.0f} | {gi:.0f} | {mem} |")
+    lines.append(f"| ratio ours / reference | {ratio['training']:.3f} | "
+                 f"{ratio['inference']:.3f} | | | |")
+    if peak:
+        lines += ["", "Share of the peak: " + "; ".join(
+            f"{w} training {100 * _gflops(med[w]['training'], per_image['training']) / peak:.0f}%, "
+            f"inference {100 * _gflops(med[w]['inference'], per_image['inference']) / peak:.0f}%"
+            for w in ("ours", "reference")) + "."]
+    if options:
+        base = statistics.median(next(iter(options.values())))
+        lines += ["", "| fast-path switch (resnet.ResNet50, training) | img/s | vs baseline |",
+                  "|---|---:|---:|"]
+        for label, r in options.items():
+            lines.append(f"| {label} | {statistics.median(r):.1f} | "
+                         f"{statistics.median(r) / base:.2f}x |")
+    if pipelines:
+        base = statistics.median(next(iter(pipelines.values())))
+        lines += ["", "| input pipeline (model.fit, one epoch) | img/s | vs plain |",
+                  "|---|---:|---:|"]
+        for label, r in pipelines.items():
+            lines.append(f"| {label} | {statistics.median(r):.1f} | "
+                         f"{statistics.median(r) / base:.2f}x |")
+    return "\n".join(lines), dict(median=med, ratio=ratio, macs=macs, peak_gflops=peak,
+                                  device=device, memory=memory,
+                                  options={k: statistics.median(v) for k, v in options.items()},
+                                  pipelines={k: statistics.median(v)
+                                             for k, v in pipelines.items()})
+
+
+def main(argv=None):
+    args = _parse(argv)
+    if args._memory_child:
+        return _memory_child(args)
+    start = time.perf_counter()
+
+    def log(message):
+        print(f"[{time.perf_counter() - start:5.0f} s] {message}", file=sys.stderr, flush=True)
+
+    from resnet import speed
+
+    device, peak, how = _device(args)
+    log(f"running on {device}")
+    rates, ours = _compare(args, log)
+    macs = speed.count_macs(ours)
+    memory = {}
+    if args.memory:
+        memory = {which: _memory(args, which) for which in ("ours", "reference")}
+        log("memory measured")
+    options = _options(args, log) if args.options else {}
+    pipelines = _pipelines(args, ours, log) if args.options else {}
+    table, figures = _report(args, device, peak, how, macs, rates, memory, options, pipelines,
+                             time.perf_counter() - start)
+    print(table)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(figures, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    sys.exit(main())
