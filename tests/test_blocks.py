@@ -103,9 +103,10 @@ def test_bn_momentum_and_epsilon_reach_every_bn_layer():
     inputs = keras.Input(shape=(8, 8, 4))
     x = resnet.convolutional_block(inputs, 3, [2, 2, 4], bn_momentum=0.9, bn_epsilon=1e-3)
     x = resnet.identity_block(x, 3, [2, 2, 4], bn_momentum=0.9, bn_epsilon=1e-3)
-    bns = [l for l in keras.Model(inputs, x).layers if isinstance(l, keras.layers.BatchNormalization)]
+    bns = [layer for layer in keras.Model(inputs, x).layers
+           if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(bns) == 7
-    assert all(l.momentum == 0.9 and l.epsilon == 1e-3 and l.axis in (-1, 3, [3]) for l in bns)
+    assert all(bn.momentum == 0.9 and bn.epsilon == 1e-3 and bn.axis in (-1, 3, [3]) for bn in bns)
 
 
 @pytest.mark.parametrize(

@@ -42,8 +42,9 @@ def test_stage_output_shapes_and_layer_count():
     assert shapes == {"pool1_pool": (16, 16, 64), "conv2_block3_out": (16, 16, 256),
                       "conv3_block4_out": (8, 8, 512), "conv4_block6_out": (4, 4, 1024),
                       "conv5_block3_out": (2, 2, 2048), "predictions": (6,)}
-    weighted = [l for l in model.layers if isinstance(l, (keras.layers.Conv2D, keras.layers.Dense))]
-    shortcuts = [l for l in weighted if l.name.endswith("_0_conv")]
+    weighted = [layer for layer in model.layers
+                if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense))]
+    shortcuts = [layer for layer in weighted if layer.name.endswith("_0_conv")]
     # The "50" counts the main path: 1 stem conv + 16 blocks x 3 convs + 1 classifier.
     assert len(weighted) - len(shortcuts) == 50 and len(shortcuts) == 4
 
@@ -68,11 +69,11 @@ def test_defaults_are_binary_on_64x64_rgb():
 
 def test_same_seed_same_weights_other_seed_other_weights():
     a, b, c = (resnet.ResNet50(input_shape=(32, 32, 1), classes=3, seed=s) for s in (7, 7, 8))
-    for wa, wb in zip(a.get_weights(), b.get_weights()):
+    for wa, wb in zip(a.get_weights(), b.get_weights(), strict=True):
         np.testing.assert_array_equal(wa, wb)
     kernels_a = [w for w in a.get_weights() if w.ndim == 4]
     kernels_c = [w for w in c.get_weights() if w.ndim == 4]
-    assert not any(np.array_equal(ka, kc) for ka, kc in zip(kernels_a, kernels_c))
+    assert not any(np.array_equal(ka, kc) for ka, kc in zip(kernels_a, kernels_c, strict=True))
 
 
 def test_no_two_layers_start_with_the_same_kernel():
@@ -98,15 +99,15 @@ def test_prediction_of_one_image_does_not_depend_on_the_batch(rng):
 
 def test_bn_arguments_reach_every_bn_layer():
     model = resnet.ResNet50(input_shape=(32, 32, 3), bn_momentum=0.9, bn_epsilon=1e-3)
-    bns = [l for l in model.layers if isinstance(l, keras.layers.BatchNormalization)]
+    bns = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
     assert len(bns) == 53
-    assert {(l.momentum, l.epsilon) for l in bns} == {(0.9, 1e-3)}
+    assert {(bn.momentum, bn.epsilon) for bn in bns} == {(0.9, 1e-3)}
 
 
 def test_deeper_networks_share_the_builder():
     assert resnet.ResNet101(input_shape=(32, 32, 3)).name == "resnet101"
     model = resnet.ResNet152(input_shape=(32, 32, 3), classes=3)
-    assert len([l for l in model.layers if l.name.endswith("_add")]) == 50
+    assert len([layer for layer in model.layers if layer.name.endswith("_add")]) == 50
 
 
 @pytest.mark.parametrize(
@@ -132,4 +133,5 @@ def test_bad_model_arguments_name_the_argument(kwargs, match):
 def test_layer_names_match_keras_applications():
     ours = resnet.ResNet50(input_shape=(64, 64, 3), classes=6)
     reference = _reference((64, 64, 3), 6)
-    assert [l.name for l in ours.layers][1:] == [l.name for l in reference.layers][1:]
+    names = [[layer.name for layer in model.layers][1:] for model in (ours, reference)]
+    assert names[0] == names[1]
