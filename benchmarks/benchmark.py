@@ -56,6 +56,8 @@ def _parse(argv):
     parser.add_argument("--memory", action=argparse.BooleanOptionalAction, default=None,
                         help="measure peak memory in fresh processes (default: on, off with "
                              "--quick)")
+    parser.add_argument("--option-repeats", type=int, default=3,
+                        help="timed repetitions of each fast-path switch (default: 3)")
     parser.add_argument("--peak-gflops", type=float, default=None,
                         help="the device's fp32 peak in GFLOP/s (default: estimated for CPUs)")
     parser.add_argument("--quick", action="store_true",
@@ -70,7 +72,7 @@ def _parse(argv):
         args.options = not args.quick
     if args.memory is None:
         args.memory = not args.quick
-    for name in ("classes", "batch_size", "repeats", "steps"):
+    for name in ("classes", "batch_size", "repeats", "steps", "option_repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     return args
@@ -209,7 +211,7 @@ def _options(args, log):
         for _ in range(max(1, args.warmup)):
             models[label].train_on_batch(x, y)
         log(f"built and warmed up {label} in {time.perf_counter() - start:.0f} s")
-    repeats = max(1, min(3, args.repeats))
+    repeats = args.option_repeats
     rates = {label: [] for label in variants}
     labels = list(variants)
     for rep in range(repeats):
@@ -250,7 +252,7 @@ def _pipelines(args, model, log):
     for ds in pipelines.values():
         model.fit(ds, epochs=1, verbose=0)  # warm up; fills the cache
     rates = {label: [] for label in pipelines}
-    for rep in range(max(1, min(3, args.repeats))):
+    for rep in range(args.option_repeats):
         for label, ds in (pipelines.items() if rep % 2 == 0 else reversed(pipelines.items())):
             start = time.perf_counter()
             model.fit(ds, epochs=1, verbose=0)
@@ -413,6 +415,10 @@ def main(argv=None):
     if args.memory:
         memory = {which: _memory(args, which) for which in ("ours", "reference")}
         log("memory measured")
+    if args.options:  # print the comparison now: the switches can take long on a CPU
+        table, _ = _report(args, device, peak, how, macs, rates, memory, {}, {},
+                           time.perf_counter() - start)
+        log("the comparison (the full report follows):\n" + table)
     options = _options(args, log) if args.options else {}
     pipelines = _pipelines(args, ours, log) if args.options else {}
     table, figures = _report(args, device, peak, how, macs, rates, memory, options, pipelines,
