@@ -18,7 +18,7 @@ machine slows both alike. The script prints Markdown tables ready to paste:
 
 FLOPs: one multiply-accumulate is 2 FLOPs; a training step costs about three
 forward passes, so 6 x MACs per image, inference 2 x MACs. Only Conv2D and
-Dense layers are counted (``resnet.speed.count_macs``). The CPU's peak is
+Dense layers are counted (``resnet.cost.multiply_accumulates``). The CPU's peak is
 estimated as cores x clock x FLOPs per cycle (32 fp32 FLOPs per cycle for two
 256-bit FMA units with AVX2, 64 with AVX-512); pass --peak-gflops to override.
 """
@@ -405,12 +405,12 @@ def main(argv=None):
     def log(message):
         print(f"[{time.perf_counter() - start:5.0f} s] {message}", file=sys.stderr, flush=True)
 
-    from resnet import speed
+    from resnet import cost
 
     device, peak, how = _device(args)
     log(f"running on {device}")
     rates, ours = _compare(args, log)
-    macs = speed.count_macs(ours)
+    macs = cost.multiply_accumulates(ours)
     memory = {}
     if args.memory:
         memory = {which: _memory(args, which) for which in ("ours", "reference")}

@@ -191,39 +191,3 @@ def train(
     history = model.fit(train_data, epochs=epochs, validation_data=validation_data,
                         callbacks=callbacks, verbose=verbose)
     return model, history
-
-
-def count_macs(model):
-    """Multiply-accumulates of one forward pass for one image (Conv2D and Dense layers).
-
-    ResNet50 at 224x224 counts 3.86e9, the "3.8 x 10^9 FLOPs" of He et al.
-    2015, Table 1 (which counts multiply-adds). One MAC is 2 floating-point
-    operations; a training step costs about 3 forward passes (the forward pass,
-    the gradient with respect to the activations and to the weights).
-
-    Args:
-        model: a built Keras model (nested models are counted too).
-
-    Returns:
-        The number of MACs per image, an int.
-    """
-    total = 0
-    for layer in _leaf_layers(model):
-        if isinstance(layer, keras.layers.Conv2D) and type(layer).__name__ == "Conv2D":
-            out_h, out_w, out_c = (int(n) for n in layer.output.shape[1:4])
-            kh, kw, in_per_group, _ = (int(n) for n in layer.kernel.shape)
-            total += out_h * out_w * out_c * kh * kw * in_per_group
-        elif isinstance(layer, keras.layers.Dense):
-            positions = 1
-            for n in layer.output.shape[1:-1]:
-                positions *= int(n)
-            total += positions * int(layer.kernel.shape[0]) * int(layer.kernel.shape[1])
-    return total
-
-
-def _leaf_layers(model):
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            yield from _leaf_layers(layer)
-        else:
-            yield layer
