@@ -3,6 +3,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from tensorflow import keras
 
@@ -85,23 +86,29 @@ def _small_resnet():
 def test_mixed_precision_accuracy_matches_float32_on_digits():
     # Mixed precision is forced here: "auto" keeps float32 on a CPU. float16 on a
     # CPU is slow but computes the same rounding as on a GPU, which is what matters.
+    # One run's accuracy on 360 test images varies by about a point with the seed
+    # alone (4 images), so each precision is trained from three seeds and judged
+    # on the validation and test splits together (720 images).
     digits = data.digits(image_size=8, batch_size=32, seed=0)
+    held_out = digits.val.concatenate(digits.test)
     epochs, steps = 12, 34  # 1,077 training images in batches of 32
-    accuracy = {}
-    for precision in ("float32", "mixed_float16"):
-        keras.utils.set_random_seed(0)
-        model, history = speed.train(
-            _small_resnet, digits.train, epochs=epochs, mixed_precision=precision,
-            jit_compile=False,
-            optimizer=lambda: keras.optimizers.Adam(
-                keras.optimizers.schedules.CosineDecay(2e-3, epochs * steps)),
-        )
-        accuracy[precision] = model.evaluate(digits.test, verbose=0)[1]
-        # Converged, so that the comparison means something.
-        assert history.history["accuracy"][-1] > 0.98
-    print(f"test accuracy: {accuracy}")
-    assert accuracy["float32"] > 0.95
-    assert abs(accuracy["mixed_float16"] - accuracy["float32"]) <= 0.01
+    accuracy = {"float32": [], "mixed_float16": []}
+    for seed in (0, 1, 2):
+        for precision in accuracy:
+            keras.utils.set_random_seed(seed)
+            model, history = speed.train(
+                _small_resnet, digits.train, epochs=epochs, mixed_precision=precision,
+                jit_compile=False,
+                optimizer=lambda: keras.optimizers.Adam(
+                    keras.optimizers.schedules.CosineDecay(2e-3, epochs * steps)),
+            )
+            accuracy[precision].append(model.evaluate(held_out, verbose=0)[1])
+            # Converged, so that the comparison means something.
+            assert history.history["accuracy"][-1] > 0.98
+    mean = {precision: float(np.mean(values)) for precision, values in accuracy.items()}
+    print(f"held-out accuracy per seed: {accuracy}, mean: {mean}")
+    assert mean["float32"] > 0.95
+    assert abs(mean["mixed_float16"] - mean["float32"]) <= 0.01
 
 
 def test_mirrored_strategy_on_two_cpu_replicas_matches_one_device():
