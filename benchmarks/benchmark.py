@@ -335,6 +335,16 @@ def _gflops(rate, flops_per_image):
     return rate * flops_per_image / 1e9
 
 
+def _relative_table(title, versus, rates):
+    """Markdown rows of median img/s per label, relative to the first label."""
+    base = statistics.median(next(iter(rates.values())))
+    lines = ["", f"| {title} | img/s | {versus} |", "|---|---:|---:|"]
+    for label, r in rates.items():
+        lines.append(f"| {label} | {statistics.median(r):.1f} | "
+                     f"{statistics.median(r) / base:.2f}x |")
+    return lines
+
+
 def _report(args, device, peak, how, macs, rates, memory, options, pipelines, seconds):
     import tensorflow as tf
     from tensorflow import keras
@@ -376,19 +386,10 @@ def _report(args, device, peak, how, macs, rates, memory, options, pipelines, se
             f"inference {100 * _gflops(med[w]['inference'], per_image['inference']) / peak:.0f}%"
             for w in ("ours", "reference")) + "."]
     if options:
-        base = statistics.median(next(iter(options.values())))
-        lines += ["", "| fast-path switch (resnet.ResNet50, training) | img/s | vs baseline |",
-                  "|---|---:|---:|"]
-        for label, r in options.items():
-            lines.append(f"| {label} | {statistics.median(r):.1f} | "
-                         f"{statistics.median(r) / base:.2f}x |")
+        lines += _relative_table("fast-path switch (resnet.ResNet50, training)", "vs baseline",
+                                 options)
     if pipelines:
-        base = statistics.median(next(iter(pipelines.values())))
-        lines += ["", "| input pipeline (model.fit, one epoch) | img/s | vs plain |",
-                  "|---|---:|---:|"]
-        for label, r in pipelines.items():
-            lines.append(f"| {label} | {statistics.median(r):.1f} | "
-                         f"{statistics.median(r) / base:.2f}x |")
+        lines += _relative_table("input pipeline (model.fit, one epoch)", "vs plain", pipelines)
     return "\n".join(lines), dict(median=med, ratio=ratio, macs=macs, peak_gflops=peak,
                                   device=device, memory=memory,
                                   options={k: statistics.median(v) for k, v in options.items()},
