@@ -35,3 +35,16 @@ def test_bad_arguments_are_errors_not_tracebacks():
     result = _run("--batch-size", "0")
     assert result.returncode == 2
     assert "--batch-size must be at least 1" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_conv_backprop_benchmark_prints_one_row_per_shape():
+    script = SCRIPT.parent / "conv_backprop_input.py"
+    result = subprocess.run([sys.executable, str(script), "--no-model", "--repeats", "1",
+                             "--batch-size", "4"], capture_output=True, text=True, timeout=600)
+    print(result.stdout)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if re.match(r"^\| \dx\d ", line)]
+    assert len(rows) == 6
+    for row in rows:  # forward, backprop input: positive milliseconds
+        forward, backprop = (float(x) for x in row.split("|")[4:6])
+        assert forward > 0 and backprop > 0
