@@ -224,7 +224,7 @@ def split_indices(labels, seed=0, val_fraction=0.2, test_fraction=0.2):
 
 
 def pipeline(images, labels, image_size, batch_size=32, *, shuffle=False, seed=0,
-             preprocessing=scale_to_unit):
+             preprocessing=scale_to_unit, drop_remainder=False):
     """A tf.data pipeline of (images, labels) batches from uint8 arrays.
 
     Cached, then (when ``shuffle``) reshuffled every epoch from ``seed``,
@@ -238,6 +238,7 @@ def pipeline(images, labels, image_size, batch_size=32, *, shuffle=False, seed=0
         shuffle: reshuffle every epoch (for training).
         seed: the shuffle seed.
         preprocessing: applied after resizing (default ``scale_to_unit``).
+        drop_remainder: full batches only (the pipeline's length stays known).
 
     Returns:
         A ``tf.data.Dataset`` of ((B, height, width, C) float32, (B,) int32).
@@ -249,7 +250,7 @@ def pipeline(images, labels, image_size, batch_size=32, *, shuffle=False, seed=0
     ds = ds.cache()
     if shuffle:
         ds = ds.shuffle(len(images), seed=seed, reshuffle_each_iteration=True)
-    ds = ds.batch(batch_size)
+    ds = ds.batch(batch_size, drop_remainder=drop_remainder)
     ds = ds.map(lambda x, y: (preprocess(x, tuple(size), preprocessing), y),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
     return ds.prefetch(tf.data.AUTOTUNE)

@@ -18,6 +18,7 @@ count, but global average pooling works for any input size and the pool
 padding is what the published weights expect.
 """
 
+import numpy as np
 from tensorflow import keras
 from tensorflow.keras import layers
 
@@ -66,9 +67,15 @@ def _check_model_args(input_shape, classes, seed):
         raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
 
 
-def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights=None):
+def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights=None,
+            zero_init_residual=False):
     """Build the ResNet of the given depth (a key of STAGE_BLOCKS), then load ``weights``."""
     _check_model_args(input_shape, classes, seed)
+    if not isinstance(zero_init_residual, bool):
+        raise ValueError(f"`zero_init_residual` must be True or False, got {zero_init_residual!r}.")
+    if zero_init_residual and weights is not None:
+        raise ValueError("`zero_init_residual` is for training from scratch: give it with "
+                         f"weights=None, not weights={weights!r}.")
     # Checked (and "imagenet" downloaded) before building: a bad value fails fast.
     weights_path = _weights.resolve(weights, depth, input_shape, classes)
     if _weights.is_imagenet(weights):
@@ -121,9 +128,32 @@ def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, we
         dtype="float32",
     )(x)  # (B, classes)
     model = keras.Model(inputs, outputs, name=name)
+    if zero_init_residual:
+        zero_residual_gammas(model)
     if weights_path is not None:
         _weights.load(model, weights_path, depth, input_shape, classes)
     return model
+
+
+def zero_residual_gammas(model):
+    """Set the scale (gamma) of the last BN layer of every block to zero.
+
+    Each block's main path then outputs zeros, so ``relu(shortcut + 0)``: an
+    identity block passes its (already non-negative) input through unchanged,
+    and the network starts as a much shallower one that the blocks grow out
+    of as their gammas are learned (Goyal et al. 2017, "Accurate, Large
+    Minibatch SGD", section 5.1). Only the ``convN_blockM_3_bn`` layers change;
+    the shortcut's BN (``_0_bn``) and the stem's keep gamma = 1.
+
+    Returns:
+        The names of the layers whose gamma was zeroed.
+    """
+    zeroed = []
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization) and layer.name.endswith("_3_bn"):
+            layer.gamma.assign(np.zeros(tuple(layer.gamma.shape), dtype="float32"))
+            zeroed.append(layer.name)
+    return zeroed
 
 
 def ResNet50(
@@ -135,6 +165,7 @@ def ResNet50(
     bn_epsilon=BN_EPSILON,
     name="resnet50",
     weights=None,
+    zero_init_residual=False,
 ):
     """ResNet50 built from scratch: 16 bottleneck blocks, 50 weighted layers.
 
@@ -157,12 +188,17 @@ def ResNet50(
             ``.h5``, or a ``.weights.h5`` saved from either network). A
             missing file raises FileNotFoundError, weights that do not fit the
             model's shape a ValueError. See ``resnet.weights``.
+        zero_init_residual: zero the gamma of the last BN layer of every block,
+            so that each block starts as the identity (Goyal et al. 2017); the
+            book's training recipe does. False keeps the network identical to
+            keras.applications' at initialisation.
 
     Returns:
         An uncompiled ``keras.Model`` mapping (batch, *input_shape) images to
         (batch, classes) probabilities.
     """
-    return _resnet(50, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights)
+    return _resnet(50, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights,
+                   zero_init_residual)
 
 
 def ResNet101(
@@ -174,13 +210,15 @@ def ResNet101(
     bn_epsilon=BN_EPSILON,
     name="resnet101",
     weights=None,
+    zero_init_residual=False,
 ):
     """ResNet101: as ResNet50 with 23 blocks in conv4 (33 blocks in all).
 
     Same arguments as ``ResNet50``; ``weights="imagenet"`` loads keras.applications'
     ResNet101 weights.
     """
-    return _resnet(101, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights)
+    return _resnet(101, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights,
+                   zero_init_residual)
 
 
 def ResNet152(
@@ -192,10 +230,12 @@ def ResNet152(
     bn_epsilon=BN_EPSILON,
     name="resnet152",
     weights=None,
+    zero_init_residual=False,
 ):
     """ResNet152: as ResNet50 with 8 blocks in conv3 and 36 in conv4 (50 blocks in all).
 
     Same arguments as ``ResNet50``; ``weights="imagenet"`` loads keras.applications'
     ResNet152 weights.
     """
-    return _resnet(152, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights)
+    return _resnet(152, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights,
+                   zero_init_residual)

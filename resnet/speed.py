@@ -1,13 +1,12 @@
-"""Training fast and on more than one device: mixed precision, XLA and tf.distribute.
+"""Devices, precision and distribution: where and in what dtype training computes.
 
-    >>> from resnet import data, speed
-    >>> digits = data.digits(image_size=32, channels=3)
-    >>> model, history = speed.train(
-    ...     lambda: resnet.ResNet50(digits.input_shape, classes=10, bn_momentum=0.9),
-    ...     digits.train, validation_data=digits.val, epochs=8)
+    >>> from resnet import speed
+    >>> speed.resolve_precision("auto") in speed.PRECISIONS
+    True
 
-``train`` builds and compiles the model inside a ``tf.distribute`` strategy's
-scope, under the chosen precision policy, then fits it. Its switches:
+``resnet.training.train`` builds and compiles a model inside a ``tf.distribute``
+strategy's scope, under a precision policy, with or without XLA; this module
+answers the questions behind its switches:
 
     strategy         None: what the machine offers (``default_strategy``):
                      ``MirroredStrategy`` over all local GPUs when there are
@@ -20,8 +19,10 @@ scope, under the chosen precision policy, then fits it. Its switches:
                      Layers compute in float16 and keep float32 weights; the
                      classifier computes and outputs float32, and Keras scales
                      the loss so that float16 gradients do not underflow.
-    jit_compile      "auto": XLA on GPUs (Keras' own default), never on a CPU,
-                     where it made ResNet50 training about 8 times slower.
+    jit_compile      "auto": XLA on GPUs (Keras' own default); on a CPU,
+                     measured (``resnet.training.choose_jit_compile``): it
+                     made ResNet50 training at 32x32 2.3x faster on an
+                     AVX2-only EPYC and 4x slower on an AVX-512 EPYC.
 
 The input pipeline is the third part of the fast path: ``resnet.data``'s
 pipelines cache the decoded images, map in parallel and prefetch, so the
@@ -94,15 +95,6 @@ def resolve_precision(mixed_precision="auto"):
     )
 
 
-def resolve_jit_compile(jit_compile="auto"):
-    """Whether to compile with XLA: "auto" means on a GPU, never on a CPU."""
-    if jit_compile == "auto":
-        return bool(gpus())
-    if isinstance(jit_compile, bool):
-        return jit_compile
-    raise ValueError(f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
-
-
 @contextlib.contextmanager
 def precision_policy(mixed_precision):
     """Set Keras' global dtype policy inside a ``with`` block, and restore it after.
@@ -123,71 +115,3 @@ def precision_policy(mixed_precision):
         yield name
     finally:
         keras.mixed_precision.set_global_policy(previous)
-
-
-def train(
-    build_model,
-    train_data,
-    *,
-    epochs=1,
-    validation_data=None,
-    strategy=None,
-    mixed_precision="auto",
-    jit_compile="auto",
-    optimizer=None,
-    loss="sparse_categorical_crossentropy",
-    callbacks=None,
-    verbose=0,
-):
-    """Build, compile and fit a model with the fast-path and distribution switches.
-
-    Args:
-        build_model: a function of no arguments that returns an uncompiled
-            Keras model (e.g. ``lambda: resnet.ResNet50((32, 32, 3), 10)``);
-            it is called inside the strategy's scope and the precision policy,
-            which is why ``train`` takes a builder rather than a model.
-        train_data: a ``tf.data.Dataset`` of (images, labels) batches; each
-            batch is the global batch, split evenly between the replicas.
-        epochs: passes over ``train_data``.
-        validation_data: an optional dataset evaluated after each epoch.
-        strategy: a ``tf.distribute.Strategy``; None means ``default_strategy()``.
-        mixed_precision: see ``resolve_precision``.
-        jit_compile: see ``resolve_jit_compile``.
-        optimizer: a function of no arguments returning a Keras optimizer
-            (created inside the strategy's scope); None means Adam(1e-3).
-        loss: the loss (the labels are integer classes by default).
-        callbacks: Keras callbacks for ``fit``.
-        verbose: ``fit``'s verbosity.
-
-    Returns:
-        (model, history): the trained model and ``fit``'s History.
-    """
-    if isinstance(build_model, keras.layers.Layer) or not callable(build_model):
-        raise ValueError(
-            "`build_model` must be a function that returns a new model (e.g. "
-            f"`lambda: resnet.ResNet50()`), got {type(build_model).__name__}."
-        )
-    if optimizer is not None and not callable(optimizer):
-        raise ValueError(
-            "`optimizer` must be a function that returns a new optimizer (e.g. "
-            f"`lambda: keras.optimizers.SGD(0.1)`), got {type(optimizer).__name__}."
-        )
-    strategy = strategy if strategy is not None else default_strategy()
-    policy = resolve_precision(mixed_precision)
-    with precision_policy(policy), strategy.scope():
-        model = build_model()
-        if policy != "float32" and model.output.dtype != "float32":
-            raise ValueError(
-                f"Under `mixed_precision` {policy!r} the model's output must be float32 "
-                f"(a float16 softmax loses precision), got {model.output.dtype}: give the "
-                "last layer dtype='float32'."
-            )
-        model.compile(
-            optimizer=optimizer() if optimizer else keras.optimizers.Adam(1e-3),
-            loss=loss,
-            metrics=["accuracy"],
-            jit_compile=resolve_jit_compile(jit_compile),
-        )
-    history = model.fit(train_data, epochs=epochs, validation_data=validation_data,
-                        callbacks=callbacks, verbose=verbose)
-    return model, history
