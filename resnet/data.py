@@ -29,7 +29,9 @@ training order, epoch after epoch.
     lfw_faces     the LFW subset shipped with scikit-image: 100 faces and 100
                   non-faces (25x25 greyscale) -> 2 classes; split 120 / 40 / 40
     image_folder  your own images: a folder with one subfolder per class
+                  (``image_folder_with_skipped``: unreadable files skipped, listed)
     cifar10       CIFAR-10 via keras.datasets (downloads 170 MB; for Colab)
+    load          one of these by name, "cifar10" falling back to the digits offline
 """
 
 from pathlib import Path
@@ -162,6 +164,60 @@ def image_folder(path, image_size=64, batch_size=32, seed=0, *, channels=3, val_
     )
 
 
+def image_folder_with_skipped(path, image_size=64, batch_size=32, seed=0, *, channels=3,
+                              val_fraction=0.2, test_fraction=0.2):
+    """As ``image_folder``, but a file that is not a readable image is skipped, not fatal.
+
+    For folders gathered by hand, where a stray text file or a truncated
+    download should not stop a training run: every file in a class folder is
+    tried (hidden files, such as ``.DS_Store``, are ignored), and those that
+    Pillow cannot read are listed instead of raising.
+
+    Returns:
+        (dataset, skipped): the ``Dataset``, and one (path, reason) pair per
+        skipped file, in the order read (class by class, names sorted).
+
+    Raises:
+        FileNotFoundError: ``path`` does not exist.
+        ValueError: fewer than two classes, or a class without a readable image.
+    """
+    from .inference import load_image
+
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"`path` must be an existing folder, got {str(path)!r}.")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(class_dirs) < 2:
+        raise ValueError(
+            f"`path` must hold one subfolder per class (at least two), found "
+            f"{len(class_dirs)} in {str(path)!r}."
+        )
+    height, width = _size_pair(image_size)
+    images, labels, skipped = [], [], []
+    for label, class_dir in enumerate(class_dirs):
+        count = 0
+        for f in sorted(f for f in class_dir.iterdir() if not f.name.startswith(".")):
+            if not f.is_file():
+                skipped.append((str(f), "not a file"))
+                continue
+            try:
+                pixels = load_image(f, channels=channels)
+            except (ValueError, OSError) as error:
+                skipped.append((str(f), str(error)))
+                continue
+            images.append(preprocess(pixels, (height, width), _round_uint8).numpy())
+            labels.append(label)
+            count += 1
+        if not count:
+            raise ValueError(f"Class folder {str(class_dir)!r} holds no readable images.")
+    dataset = _from_arrays(
+        np.stack(images), np.array(labels), tuple(d.name for d in class_dirs), None,
+        batch_size, seed, channels, val_fraction, test_fraction,
+        input_shape=(height, width, channels),
+    )
+    return dataset, skipped
+
+
 def cifar10(image_size=32, batch_size=64, seed=0, *, val_fraction=0.1):
     """CIFAR-10 (60,000 32x32 RGB images, 10 classes) via keras.datasets.
 
@@ -185,6 +241,30 @@ def cifar10(image_size=32, batch_size=64, seed=0, *, val_fraction=0.1):
         images, labels, names, image_size, batch_size, seed, 3, val_fraction, None,
         test_index=test_index,
     )
+
+
+DATASETS = ("digits", "cifar10")
+
+
+def load(name, image_size=32, batch_size=32, seed=0):
+    """A dataset by name, falling back to the digits when CIFAR-10 cannot be downloaded.
+
+    The training chapter's switch: "digits" (ships with scikit-learn) or
+    "cifar10" (``keras.datasets`` downloads it; meant for Colab with a GPU).
+    Offline, "cifar10" prints why it cannot be had and returns the digits.
+
+    Returns:
+        (dataset, name): the ``Dataset`` and the name of the one loaded.
+    """
+    if name not in DATASETS:
+        raise ValueError(f"`name` must be one of {DATASETS}, got {name!r}.")
+    if name == "cifar10":
+        try:
+            return cifar10(image_size=image_size, batch_size=batch_size, seed=seed), name
+        except Exception as error:  # keras' get_file wraps URLError/HTTPError in Exception
+            reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+            print(f"CIFAR-10 could not be downloaded ({reason}); staying on the digits.")
+    return digits(image_size=image_size, batch_size=batch_size, seed=seed), "digits"
 
 
 def split_indices(labels, seed=0, val_fraction=0.2, test_fraction=0.2):

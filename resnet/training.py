@@ -202,6 +202,7 @@ def train(
     callbacks=None,
     verbose=0,
     initial_epoch=0,
+    steps_per_epoch=None,
 ):
     """Build, compile and fit a model with the fast-path and distribution switches.
 
@@ -228,6 +229,8 @@ def train(
         callbacks: Keras callbacks for ``fit``.
         verbose: ``fit``'s verbosity.
         initial_epoch: the epoch to start from (for resuming).
+        steps_per_epoch: batches per epoch, for a ``train_data`` that repeats
+            without end (None: one pass over ``train_data``).
 
     Returns:
         (model, history): the trained model and ``fit``'s History.
@@ -265,7 +268,8 @@ def train(
         )
         model.xla_choice = reason
     history = model.fit(train_data, epochs=epochs, validation_data=validation_data,
-                        callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch)
+                        callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
+                        steps_per_epoch=steps_per_epoch)
     return model, history
 
 
@@ -311,6 +315,64 @@ def keep_best_weights(epochs):
                                          restore_best_weights=True)
 
 
+# What ``train_resnet50(backup_dir=...)`` writes: Keras' BackupAndRestore files (the
+# latest weights with the optimizer's state, and the finished epochs) and the best
+# epoch's weights; ``remove_backup`` deletes these and nothing else.
+_BEST_FILE = "best_weights.npz"
+BACKUP_FILES = ("latest.weights.h5", "latest.weights.h5.bkp", "training_metadata.json",
+                "training_metadata.json.bkp", _BEST_FILE, f".{_BEST_FILE}.partial.npz")
+
+
+def finished_epochs(backup_dir):
+    """How many epochs the backup in ``backup_dir`` holds (0: none, or no backup)."""
+    for name in ("training_metadata.json", "training_metadata.json.bkp"):
+        try:
+            return int(json.loads((Path(backup_dir) / name).read_text())["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return 0
+
+
+def remove_backup(backup_dir):
+    """Delete the files of ``train_resnet50``'s backup, then the folder if it is empty."""
+    folder = Path(backup_dir)
+    for name in BACKUP_FILES:
+        (folder / name).unlink(missing_ok=True)
+    if folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+
+
+class _ResumableKeepBest(keras.callbacks.EarlyStopping):
+    """``keep_best_weights`` that survives a restart: the best epoch's weights and
+    validation loss are also written to ``path`` and read back when training begins."""
+
+    def __init__(self, path, patience):
+        super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
+        self.path = Path(path)
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        if self.path.exists():
+            with np.load(self.path) as stored:
+                count = int(stored["count"])
+                self.best_weights = [stored[f"w{i}"] for i in range(count)]
+                self.best = float(stored["best"])
+                self.best_epoch = int(stored["best_epoch"])
+                self.best = None if np.isnan(self.best) else self.best
+
+    def on_epoch_end(self, epoch, logs=None):
+        before = self.best_weights
+        super().on_epoch_end(epoch, logs)
+        if self.best_weights is not before:  # a new best: store it, atomically
+            partial = self.path.with_name(f".{self.path.name}.partial.npz")
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            best = np.nan if self.best is None else float(self.best)
+            np.savez(partial, count=len(self.best_weights), best=best,
+                     best_epoch=self.best_epoch,
+                     **{f"w{i}": w for i, w in enumerate(self.best_weights)})
+            os.replace(partial, self.path)
+
+
 class Run(NamedTuple):
     """What ``train_resnet50`` returns: the model (best weights), fit's History, the
     seconds ``fit`` took, and the XLA decision (a line that says why)."""
@@ -338,6 +400,7 @@ def train_resnet50(
     callbacks=(),
     verbose=0,
     initial_epoch=0,
+    backup_dir=None,
 ):
     """Train ResNet50 on a ``resnet.data`` Dataset with the book's recipe (see the module).
 
@@ -356,6 +419,13 @@ def train_resnet50(
         callbacks: more Keras callbacks (e.g. ``BackupAndRestore``).
         verbose: ``fit``'s verbosity (1: a progress bar per epoch).
         initial_epoch: the epoch to start from (for resuming).
+        backup_dir: a folder to back the run up to after every epoch (Keras'
+            ``BackupAndRestore``, with the best epoch's weights beside it).
+            Calling again with the same arguments after the process died
+            resumes after the last finished epoch (``finished_epochs`` says
+            which), with the same batches, augmentation and learning rates
+            as an uninterrupted run. The backup stays when the run ends:
+            save the model, then ``remove_backup(backup_dir)``.
 
     Returns:
         A ``Run`` (model, history, seconds, xla_choice).
@@ -382,31 +452,76 @@ def train_resnet50(
         return keras.optimizers.Adam(warmup_cosine(epochs, steps_per_epoch, peak_learning_rate))
 
     batches = training_batches(dataset, batch_size, seed=seed, shift=shift, rotation=rotation)
+    keep_best, steps = keep_best_weights(epochs), None
+    if backup_dir is not None:
+        # One endless stream of epochs, so that epoch k's shuffle and augmentation
+        # do not depend on how many epochs this process has run: a resumed run
+        # skips the finished epochs' batches and sees what it would have seen.
+        steps = steps_per_epoch
+        batches = batches.repeat().skip(finished_epochs(backup_dir) * steps_per_epoch)
+        keep_best = _ResumableKeepBest(Path(backup_dir) / _BEST_FILE, patience=epochs)
+        # Best weights first: a kill between the two saves then repeats an epoch
+        # rather than forgetting that it was the best.
+        callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True,
+                                                      delete_checkpoint=False), *callbacks]
     start = time.perf_counter()
     model, history = train(
         build, batches, epochs=epochs, validation_data=dataset.val, strategy=strategy,
         mixed_precision=mixed_precision, jit_compile=jit_compile, optimizer=adam,
-        callbacks=[keep_best_weights(epochs), *callbacks], verbose=verbose,
-        initial_epoch=initial_epoch,
+        callbacks=[keep_best, *callbacks], verbose=verbose,
+        initial_epoch=initial_epoch, steps_per_epoch=steps,
     )
     return Run(model, history, time.perf_counter() - start, model.xla_choice)
 
 
-def save_model(model, path):
+CLASS_NAMES_ENTRY = "class_names.json"
+
+
+def save_model(model, path, *, class_names=None):
     """Save ``model`` for inference: architecture and weights, no optimizer state.
 
     Adam's two moments would triple the file (ResNet50: 284 MB instead of about
     95). The file is written beside ``path`` first and then renamed, so that a
     process killed while saving never leaves a half-written model at ``path``.
     Load it with ``keras.models.load_model(path)`` (safe mode on).
+
+    ``class_names`` (one per output, in label order), when given, are stored
+    inside the .keras file (a zip archive) as ``class_names.json``, which Keras
+    ignores when loading; ``saved_class_names(path)`` reads them back.
     """
     path = Path(path)
     if path.suffix != ".keras":
         raise ValueError(f"`path` must end in '.keras', got {str(path)!r}.")
-    bare = keras.models.clone_model(model)
+    bare = model.__class__.from_config(model.get_config())  # uncompiled (clone_model compiles)
     bare.set_weights(model.get_weights())
     partial = path.with_name(f".{path.stem}.partial.keras")
     path.parent.mkdir(parents=True, exist_ok=True)
     bare.save(partial)
+    if class_names is not None:
+        import zipfile
+
+        names = [str(name) for name in class_names]
+        if len(names) != int(model.output_shape[-1]):
+            partial.unlink()
+            raise ValueError(f"`class_names` must hold one name per class "
+                             f"({model.output_shape[-1]}), got {len(names)}.")
+        with zipfile.ZipFile(partial, "a") as archive:
+            archive.writestr(CLASS_NAMES_ENTRY, json.dumps(names))
     os.replace(partial, path)
     return path
+
+
+def saved_class_names(path):
+    """The class names ``save_model`` stored in a .keras file, or None if it holds none."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            if CLASS_NAMES_ENTRY not in archive.namelist():
+                return None
+            names = json.loads(archive.read(CLASS_NAMES_ENTRY))
+    except (OSError, ValueError, zipfile.BadZipFile):
+        return None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        return None
+    return tuple(names)

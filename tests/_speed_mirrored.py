@@ -21,7 +21,7 @@ tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfigu
 from tensorflow import keras  # noqa: E402
 
 import resnet  # noqa: E402
-from resnet import data, speed  # noqa: E402
+from resnet import data, training  # noqa: E402
 from resnet.preprocessing import scale_to_unit  # noqa: E402
 
 SIZE, GLOBAL_BATCH, IMAGES = 16, 64, 256
@@ -72,7 +72,7 @@ def main():
     for duplicated in (True, False):
         weights = []
         for strategy in (one, two):
-            model, _ = speed.train(
+            model, _ = training.train(
                 tiny_resnet, batches(images, labels, duplicated), strategy=strategy,
                 mixed_precision=False, jit_compile=False,
                 optimizer=lambda: keras.optimizers.SGD(0.01),
