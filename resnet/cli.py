@@ -24,6 +24,7 @@ def _predict(args):
     from tensorflow import keras
 
     from .inference import evaluate
+    from .training import saved_class_names
 
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"--model {args.model!r}: no such file (a saved .keras model).")
@@ -31,8 +32,167 @@ def _predict(args):
         model = keras.models.load_model(args.model)  # safe_mode stays on: no arbitrary code
     except Exception as error:  # Keras raises many types for a file it cannot read
         raise ValueError(f"--model {args.model!r}: not a loadable Keras model ({error}).") from None
-    for prediction in evaluate(model, args.images, class_names=args.class_names):
+    class_names = args.class_names or saved_class_names(args.model)  # what `train` stored
+    for prediction in evaluate(model, args.images, class_names=class_names):
         print(f"{prediction.source}: {prediction.label} ({prediction.probability:.3f})")
+    return 0
+
+
+def _check_writable(out):
+    """Fail now, not after training, if the model cannot be written to ``out``."""
+    import tempfile
+    from pathlib import Path
+
+    path = Path(out)
+    if path.suffix != ".keras":
+        raise ValueError(f"--out {out!r}: must end in '.keras'.")
+    if path.is_dir():
+        raise ValueError(f"--out {out!r}: is a folder; give a file name ending in '.keras'.")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", suffix=".probe"):
+            pass
+    except OSError as error:
+        raise ValueError(f"--out {out!r}: cannot be written ({error.strerror or error}).") from None
+
+
+def _prepare_backup(backup_dir, settings):
+    """Check ``backup_dir`` and record this run's settings there.
+
+    The backup is deleted when the run ends, so a folder holding anything else
+    is refused; so is a backup written by a run with other settings, which
+    could not be resumed by this one.
+    """
+    import json
+    from pathlib import Path
+
+    from .training import BACKUP_FILES
+
+    folder = Path(backup_dir)
+    record = folder / _RUN_FILE
+    if folder.exists():
+        if not folder.is_dir():
+            raise ValueError(f"--backup-dir {backup_dir!r}: is a file, not a folder.")
+        ours = (*BACKUP_FILES, _RUN_FILE)
+        others = sorted(p.name for p in folder.iterdir() if p.name not in ours)
+        if others:
+            raise ValueError(
+                f"--backup-dir {backup_dir!r}: holds other files ({', '.join(others[:3])}), which "
+                "removing the backup at the end would leave behind; give a new or empty folder.")
+        if record.exists():
+            try:
+                before = json.loads(record.read_text())
+            except (OSError, ValueError):
+                before = None
+            if before != settings:
+                changed = sorted(k for k in settings if (before or {}).get(k) != settings[k])
+                raise ValueError(
+                    f"--backup-dir {backup_dir!r}: holds the backup of a run with other settings "
+                    f"({', '.join(changed) or 'unreadable record'}); rerun that command to resume "
+                    "it, or delete the folder to start over.")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        record.write_text(json.dumps(settings, indent=1))
+    except OSError as error:
+        reason = error.strerror or error
+        raise ValueError(f"--backup-dir {backup_dir!r}: cannot be written ({reason}).") from None
+
+
+_RUN_FILE = "run.json"  # the settings of the run a backup belongs to
+
+
+def _print_counts(dataset):
+    import numpy as np
+
+    names = dataset.class_names
+    width = max(5, *(len(n) for n in names))
+    print(f"{'class':<{width}}  {'train':>6}  {'val':>6}")
+    counts = {split: np.bincount(dataset.arrays[split].labels, minlength=len(names))
+              for split in ("train", "val")}
+    for i, name in enumerate(names):
+        print(f"{name:<{width}}  {counts['train'][i]:>6}  {counts['val'][i]:>6}")
+    print(f"{'total':<{width}}  {counts['train'].sum():>6}  {counts['val'].sum():>6}")
+
+
+def _train(args):
+    import os
+    from pathlib import Path
+
+    height, width, channels = args.input_shape
+    if channels not in (1, 3):
+        raise ValueError(f"--input-shape: C must be 1 (greyscale) or 3 (RGB), got {channels}.")
+    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
+        if value < 1:
+            raise ValueError(f"{flag} must be a positive integer, got {value}.")
+    if not 0 < args.val_split < 1:
+        raise ValueError(f"--val-split must lie between 0 and 1, got {args.val_split}.")
+    _check_writable(args.out)
+    if not Path(args.data_dir).is_dir():
+        raise FileNotFoundError(
+            f"DATA_DIR {args.data_dir!r}: no such folder (expected one subfolder of images per "
+            "class).")
+    backup_dir = args.backup_dir or f"{args.out}.backup"
+
+    import tensorflow as tf
+    from tensorflow import keras
+
+    from . import training
+    from .data import image_folder_with_skipped
+
+    if os.environ.get("RESNET_DETERMINISTIC") == "1":
+        # For the resume test: the same run twice gives the same weights, bit for bit.
+        tf.config.experimental.enable_op_determinism()
+        print("Deterministic ops on (RESNET_DETERMINISTIC=1).")
+    dataset, skipped = image_folder_with_skipped(
+        args.data_dir, image_size=(height, width), batch_size=args.batch_size, seed=args.seed,
+        channels=channels, val_fraction=args.val_split, test_fraction=0,
+    )
+    if skipped:
+        shown = ", ".join(Path(path).name for path, _ in skipped[:5])
+        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
+        print(f"Skipped {len(skipped)} file(s) that are not readable images: {shown}{more}.")
+    print(f"Classes: {', '.join(dataset.class_names)}")
+    _print_counts(dataset)
+
+    settings = {
+        "data_dir": str(Path(args.data_dir).resolve()), "input_shape": [height, width, channels],
+        "epochs": args.epochs, "batch_size": args.batch_size, "val_split": args.val_split,
+        "seed": args.seed, "class_names": list(dataset.class_names),
+        "images": len(dataset.arrays["train"].labels) + len(dataset.arrays["val"].labels),
+    }
+    _prepare_backup(backup_dir, settings)
+    done = training.finished_epochs(backup_dir)
+    if done >= args.epochs:
+        print(f"All {args.epochs} epochs finished before (backup in {backup_dir}); saving.")
+    elif done:
+        print(f"Resuming at epoch {done + 1} of {args.epochs}: epochs 1-{done} finished before "
+              f"(backup in {backup_dir}).")
+    else:
+        print(f"Backing up after every epoch to {backup_dir}; if interrupted, run the same "
+              "command again to resume.")
+
+    class _SaySpeedChoice(keras.callbacks.Callback):  # train() decides it after building
+        def on_train_begin(self, logs=None):
+            print(f"Speed: {self.model.xla_choice}; precision "
+                  f"{self.model.dtype_policy.name}.", flush=True)
+
+    callbacks = [_SaySpeedChoice()]
+    if args.logdir:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=args.logdir))
+    jit_compile = {"auto": "auto", "on": True, "off": False}[args.xla]
+    run = training.train_resnet50(
+        dataset, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+        jit_compile=jit_compile, callbacks=callbacks, verbose=1, backup_dir=backup_dir,
+    )
+    _, accuracy = run.model.evaluate(dataset.val, verbose=0)
+    trained = args.epochs - done
+    print(f"Validation accuracy: {accuracy:.3f} on {len(dataset.arrays['val'].labels)} images "
+          f"(the epoch with the lowest validation loss).")
+    print(f"Time: {run.seconds:.1f} s for {trained} epoch(s) in this run.")
+    training.save_model(run.model, args.out, class_names=dataset.class_names)
+    (Path(backup_dir) / _RUN_FILE).unlink(missing_ok=True)
+    training.remove_backup(backup_dir)
+    print(f"Saved the model to {args.out} (class names inside it, for predict).")
     return 0
 
 
@@ -73,6 +233,47 @@ def _parser():
     predict.add_argument("--class-names", nargs="+", metavar="NAME",
                          help="one name per class, in label order (default: class indices)")
     predict.set_defaults(run=_predict)
+
+    train = commands.add_parser(
+        "train",
+        help="train ResNet50 on a folder of your own images",
+        description="Train ResNet50 with the book's recipe (resnet.training.train_resnet50) on "
+        "DATA_DIR, a folder with one subfolder of images per class, split into training and "
+        "validation images (stratified, fixed by --seed). Files that are not readable images "
+        "are skipped and listed. The model is saved to --out without optimizer state, with "
+        "the class names inside the .keras file (a zip archive, entry class_names.json), where "
+        "'predict' finds them. After every epoch the run is backed up to --backup-dir; if it "
+        "is interrupted, run the same command again: it resumes after the last finished "
+        "epoch. The backup is removed once the model is saved.",
+    )
+    train.add_argument("data_dir", metavar="DATA_DIR",
+                       help="a folder with one subfolder of images per class")
+    train.add_argument("--out", required=True, metavar="MODEL.keras",
+                       help="where to save the trained model (written atomically)")
+    train.add_argument(
+        "--input-shape", type=int, nargs=3, default=[64, 64, 3], metavar=("H", "W", "C"),
+        help="the size images are resized to, and channels (default: 64 64 3; C=1: greyscale; "
+        "H and W at least 32)",
+    )
+    train.add_argument("--epochs", type=int, default=12, help="passes over the training "
+                       "images (default: 12)")
+    train.add_argument("--batch-size", type=int, default=32,
+                       help="images per step (default: 32)")
+    train.add_argument("--val-split", type=float, default=0.2,
+                       help="share of each class held out for validation (default: 0.2)")
+    train.add_argument("--seed", type=int, default=0,
+                       help="fixes the split, the initial weights, the shuffling and the "
+                       "augmentation (default: 0)")
+    train.add_argument("--backup-dir", metavar="DIR",
+                       help="a folder for the backup after every epoch, used only by this run "
+                       "(default: MODEL.keras.backup beside --out); in Colab, one on Google "
+                       "Drive survives a disconnected runtime")
+    train.add_argument("--logdir", metavar="DIR",
+                       help="write TensorBoard logs there (watch with: tensorboard --logdir DIR)")
+    train.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
+                       help="compile with XLA; auto: on a GPU, and on a CPU if it measured faster "
+                       "on this machine (measured once, about a minute; default: auto)")
+    train.set_defaults(run=_train)
     return parser
 
 
