@@ -8,6 +8,7 @@ import matplotlib or Pillow inside the function that needs them.
 """
 
 from .blocks import convolutional_block, glorot_uniform, identity_block, random_uniform
+from .gradcam import grad_cam, plot_grad_cam
 from .inference import Prediction, evaluate, load_image, plot_predictions
 from .model import ResNet50, ResNet101, ResNet152
 from .preprocessing import imagenet_caffe, preprocess, preprocessing_for, scale_to_unit
@@ -22,9 +23,11 @@ __all__ = [
     "convolutional_block",
     "evaluate",
     "glorot_uniform",
+    "grad_cam",
     "identity_block",
     "imagenet_caffe",
     "load_image",
+    "plot_grad_cam",
     "plot_predictions",
     "preprocess",
     "preprocessing_for",
