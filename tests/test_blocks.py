@@ -14,7 +14,9 @@ def _block_model(block, input_shape, **kwargs):
 @pytest.mark.parametrize(
     ("input_shape", "f", "filters", "expected"),
     [((15, 15, 256), 3, [64, 64, 256], (None, 15, 15, 256)),
-     ((8, 8, 32), 5, [8, 16, 32], (None, 8, 8, 32))],
+     ((8, 8, 32), 5, [8, 16, 32], (None, 8, 8, 32)),
+     ((7, 7, 16), 2, [4, 4, 16], (None, 7, 7, 16)),  # even f: 'same' pads bottom and right
+     ((5, 5, 8), 4, [4, 4, 8], (None, 5, 5, 8))],
 )
 def test_identity_block_keeps_the_shape(input_shape, f, filters, expected):
     inputs = keras.Input(shape=input_shape)
@@ -40,6 +42,7 @@ def test_identity_block_with_a_silent_main_path_returns_relu_of_its_input(rng):
     gamma, beta, mean, variance = last_bn.get_weights()
     last_bn.set_weights([np.zeros_like(gamma), np.zeros_like(beta), mean, variance])
     x = rng.normal(size=(3, 6, 6, 8)).astype("float32")
+    # Exact in float arithmetic (gamma = beta = 0 gives 0 * x + 0); x is of order 1.
     np.testing.assert_allclose(model.predict(x, verbose=0), np.maximum(x, 0), atol=1e-6)
 
 
@@ -96,7 +99,9 @@ def test_training_none_keeps_predictions_independent_of_the_batch(rng):
                              training=training)
         alone = model.predict(x[:1], verbose=0)
         in_batch = model.predict(x, verbose=0)[:1]
-        assert (not np.allclose(alone, in_batch, atol=1e-5)) == batch_dependent
+        # Outputs are of order 1: rounding in one block is < 1e-6 (0 measured), batch
+        # statistics move them by O(0.1) (0.73 measured under Keras 2).
+        assert (not np.allclose(alone, in_batch, rtol=0, atol=1e-4)) == batch_dependent
 
 
 def test_bn_momentum_and_epsilon_reach_every_bn_layer():
@@ -111,9 +116,10 @@ def test_bn_momentum_and_epsilon_reach_every_bn_layer():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [(dict(f=2), "`f` must be a positive odd int"),
-     (dict(f=0), "`f` must be a positive odd int"),
-     (dict(f=3.0), "`f` must be a positive odd int"),
+    [(dict(f=0), "`f` must be a positive int"),
+     (dict(f=-3), "`f` must be a positive int"),
+     (dict(f=3.0), "`f` must be a positive int"),
+     (dict(f=True), "`f` must be a positive int"),
      (dict(filters=[4, 4]), "`filters` must be three positive ints"),
      (dict(filters=[4, 0, 8]), "`filters` must be three positive ints"),
      (dict(filters=[4, 4, 8.5]), "`filters` must be three positive ints"),
@@ -139,5 +145,5 @@ def test_identity_block_refuses_a_channel_mismatch():
 
 
 def test_blocks_refuse_a_tensor_that_is_not_4d():
-    with pytest.raises(ValueError, match="`X` must be a 4-D Keras tensor"):
+    with pytest.raises(ValueError, match="`X` must be 4-D"):
         resnet.identity_block(keras.Input(shape=(8, 8)), 3, [4, 4, 8])
