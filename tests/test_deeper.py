@@ -5,7 +5,7 @@
 
 import numpy as np
 import pytest
-from conftest import randomize_weights
+from conftest import PROBABILITY_ATOL, assert_close_to_scale, randomize_weights
 from tensorflow import keras
 
 import resnet
@@ -54,5 +54,5 @@ def test_same_layers_weights_and_function_as_keras_applications(ours, reference,
     (ours_features, ours_probabilities), (ref_features, ref_probabilities) = (
         _features_and_probabilities(m, x) for m in (model, ref))
     # The features too: a softmax over 7 classes could hide small errors.
-    np.testing.assert_allclose(ours_features, ref_features, rtol=1e-4, atol=1e-4)
-    np.testing.assert_allclose(ours_probabilities, ref_probabilities, atol=1e-5)
+    assert_close_to_scale(ours_features, ref_features)
+    np.testing.assert_allclose(ours_probabilities, ref_probabilities, atol=PROBABILITY_ATOL)

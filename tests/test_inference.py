@@ -87,8 +87,8 @@ def test_batching_does_not_change_the_predictions(rgb_model, rng):
     images = rng.integers(0, 256, size=(7, 20, 12, 3)).astype(np.uint8)
     np.testing.assert_allclose(
         _probs(evaluate(rgb_model, images, batch_size=2)),
-        _probs(evaluate(rgb_model, images, batch_size=32)), atol=1e-6,
-    )
+        _probs(evaluate(rgb_model, images, batch_size=32)), atol=1e-5,
+    )  # other batch sizes, other oneDNN kernels: ~1e-7 apart; a mixed-up batch, ~0.1
 
 
 def test_images_are_resized_and_preprocessed_like_training(rgb_model, rng):
