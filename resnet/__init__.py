@@ -7,6 +7,13 @@ The model code needs TensorFlow alone; helpers that draw or read image files
 import matplotlib or Pillow inside the function that needs them.
 """
 
+import sys as _sys
+
+if _sys.argv[:1] == ["-m"]:  # `python -m resnet ...` is importing the package
+    from ._quiet_start import import_tensorflow_quietly as _import_tensorflow_quietly
+
+    _import_tensorflow_quietly()
+
 from .blocks import convolutional_block, glorot_uniform, identity_block, random_uniform
 from .gradcam import grad_cam, plot_grad_cam
 from .inference import Prediction, evaluate, load_image, plot_predictions

@@ -1,12 +1,35 @@
 #!/usr/bin/env bash
 # Run every test: lint; the package (Keras 3, then its core under Keras 2); the
 # book built with warnings as errors and checked in headless Chromium; every
-# notebook re-executed and compared by nbval.
+# notebook re-executed and compared by nbval. Prints how long each stage took.
 source "$(dirname "$0")/_env.sh"
-set -x
-bash scripts/install_browser.sh   # Debian's chromium, for tests/test_browser.py
-ruff check .
-pytest tests
-TF_USE_LEGACY_KERAS=1 pytest tests/test_blocks.py tests/test_model.py -p no:cacheprovider
-pytest --nbval --nbval-current-env --nbval-cell-timeout=900 \
+timings=()
+current=""
+
+# stage NAME COMMAND...: run COMMAND traced, then record its duration; stop on failure.
+stage() {
+  local name=$1 start=$SECONDS
+  shift
+  current="$name" current_start=$start
+  echo "=== $name ==="
+  (set -x; "$@")
+  timings+=("$(printf '%-26s %5d s' "$name" $((SECONDS - start)))")
+  echo "=== $name: $((SECONDS - start)) s ==="
+  current=""
+}
+report() {
+  echo "Stage times:"
+  printf "  %s\n" "${timings[@]}"
+  if [ -n "$current" ]; then
+    printf "  %-26s %5d s (FAILED)\n" "$current" $((SECONDS - current_start))
+  fi
+}
+trap report EXIT
+
+stage "browser install" bash scripts/install_browser.sh  # Debian's chromium, for test_browser
+stage "lint (ruff)" ruff check .
+stage "pytest (Keras 3)" pytest tests
+stage "pytest (Keras 2 re-run)" env TF_USE_LEGACY_KERAS=1 pytest tests/test_blocks.py \
+  tests/test_model.py tests/test_course_calls.py -p no:cacheprovider
+stage "notebooks (nbval)" pytest --nbval --nbval-current-env --nbval-cell-timeout=900 \
   --nbval-sanitize-with tests/nbval_sanitize.cfg notebooks
