@@ -115,7 +115,9 @@ def _print_counts(dataset):
 
 
 def _train(args):
+    import importlib.util
     import os
+    import warnings
     from pathlib import Path
 
     height, width, channels = args.input_shape
@@ -127,6 +129,9 @@ def _train(args):
     if not 0 < args.val_split < 1:
         raise ValueError(f"--val-split must lie between 0 and 1, got {args.val_split}.")
     _check_writable(args.out)
+    if args.logdir and importlib.util.find_spec("tensorboard") is None:
+        raise ValueError(f"--logdir {args.logdir!r}: writing TensorBoard logs needs the "
+                         "tensorboard package (pip install tensorboard).")
     if not Path(args.data_dir).is_dir():
         raise FileNotFoundError(
             f"DATA_DIR {args.data_dir!r}: no such folder (expected one subfolder of images per "
@@ -176,6 +181,8 @@ def _train(args):
             print(f"Speed: {self.model.xla_choice}; precision "
                   f"{self.model.dtype_policy.name}.", flush=True)
 
+    # fit's shuffle=True default is moot: the recipe's batches are shuffled already.
+    warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
     callbacks = [_SaySpeedChoice()]
     if args.logdir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=args.logdir))

@@ -1,0 +1,270 @@
+"""``python -m resnet train``: a folder of images in, a model that ``predict`` can name out.
+
+The training runs are real (ResNet50 at 32x32 on 18 images, three epochs) and run in
+subprocesses, as a reader would run them; one uninterrupted run is shared by the tests
+of the output, of ``predict`` and of resuming. Bad input is refused before any training,
+so those tests call ``resnet.cli.main`` in this process.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+from tensorflow import keras
+
+from resnet import cli, training
+
+CLASSES = ("circle", "square", "stripes")
+EPOCHS = 3
+
+
+def _cli(*args, deterministic=False):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if deterministic:
+        env["RESNET_DETERMINISTIC"] = "1"
+    return subprocess.run([sys.executable, "-m", "resnet", *map(str, args)], capture_output=True,
+                          text=True, timeout=600, env=env)
+
+
+def _train_args(folder, out):
+    # XLA off: no minute spent measuring it, and deterministic ops refuse some XLA kernels.
+    return ["train", folder, "--out", out, "--input-shape", 32, 32, 1, "--epochs", EPOCHS,
+            "--batch-size", 6, "--val-split", 0.25, "--seed", 1, "--xla", "off"]
+
+
+def _make_classes(root, per_class=8, seed=0):
+    """Patterned 32x32 greyscale PNGs, one subfolder per class, on a noisy background."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:32, :32]
+    shapes = {
+        "circle": (yy - 16) ** 2 + (xx - 16) ** 2 < 80,
+        "square": (abs(yy - 16) < 8) & (abs(xx - 16) < 8),
+        "stripes": xx % 4 == 0,
+    }
+    for name in CLASSES:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 60, size=(32, 32)).astype(np.uint8)
+            pixels[shapes[name]] = 220
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    root = _make_classes(tmp_path_factory.mktemp("shapes"))
+    (root / "circle" / "notes.txt").write_text("not an image")
+    (root / "square" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    return root
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(folder, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run") / "shapes.keras"
+    logdir = tmp_path_factory.mktemp("logs")
+    result = _cli(*_train_args(folder, out), "--logdir", logdir, deterministic=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, out, logdir
+
+
+# Training end to end ----------------------------------------------------------------------
+
+
+def test_train_reports_the_data_the_speed_choice_each_epoch_and_the_result(uninterrupted):
+    result, out, _ = uninterrupted
+    text = result.stdout
+    assert "Skipped 2 file(s) that are not readable images: notes.txt, broken.png." in text
+    assert "Classes: circle, square, stripes" in text
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
+    assert rows["class"] == ["train", "val"]
+    for name in CLASSES:  # 8 images a class, a quarter held out
+        assert rows[name] == ["6", "2"]
+    assert rows["total"] == ["18", "6"]
+    assert "Speed: XLA off: as asked" in text
+    assert all(f"Epoch {k}/{EPOCHS}" in text for k in range(1, EPOCHS + 1))
+    assert "val_accuracy" in text  # Keras' progress line of each epoch
+    accuracy = float(text.split("Validation accuracy: ")[1].split()[0])
+    assert 0 <= accuracy <= 1
+    assert f"for {EPOCHS} epoch(s) in this run" in text
+    assert f"Saved the model to {out}" in text
+
+
+def test_train_leaves_the_model_and_no_backup_or_partial_file(uninterrupted):
+    _, out, _ = uninterrupted
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
+    model = keras.models.load_model(out)
+    assert model.input_shape == (None, 32, 32, 1) and model.output_shape == (None, 3)
+    assert getattr(model, "optimizer", None) is None  # for inference: no Adam moments
+    assert training.saved_class_names(out) == CLASSES
+
+
+def test_tensorboard_logs_are_written(uninterrupted):
+    _, _, logdir = uninterrupted
+    for split in ("train", "validation"):
+        assert list((logdir / split).glob("events.out.tfevents.*")), split
+
+
+def test_predict_names_the_classes_without_being_told(uninterrupted, folder):
+    _, out, _ = uninterrupted
+    images = [folder / "square" / "0.png", folder / "stripes" / "0.png"]
+    result = _cli("predict", *images, "--model", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2
+    for line, image in zip(lines, images, strict=True):
+        path, rest = line.rsplit(": ", 1)
+        assert path == str(image) and rest.split(" (")[0] in CLASSES
+
+
+# Resuming ---------------------------------------------------------------------------------
+
+
+def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_stopped(
+    uninterrupted, folder, tmp_path
+):
+    out = tmp_path / "shapes.keras"
+    backup = tmp_path / "shapes.keras.backup"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RESNET_DETERMINISTIC": "1"}
+    command = [sys.executable, "-m", "resnet", *map(str, _train_args(folder, out))]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env=env)
+    try:
+        deadline = time.monotonic() + 400
+        while training.finished_epochs(backup) < 1:  # the first epoch's backup exists
+            assert process.poll() is None, "the run ended before its first backup"
+            assert time.monotonic() < deadline, "no backup after 400 s"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)  # an epoch takes seconds: this lands in epoch 2
+    finally:
+        process.kill()
+        process.wait()
+    assert training.finished_epochs(backup) == 1 and not out.exists()
+
+    result = _cli(*_train_args(folder, out), deterministic=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Resuming at epoch 2 of {EPOCHS}: epochs 1-1 finished before" in result.stdout
+    assert "Epoch 1/" not in result.stdout and f"Epoch 2/{EPOCHS}" in result.stdout
+    assert f"for {EPOCHS - 1} epoch(s) in this run" in result.stdout
+    assert out.exists() and not backup.exists()
+
+    resumed = keras.models.load_model(out).get_weights()
+    whole = keras.models.load_model(uninterrupted[1]).get_weights()
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(resumed, whole, strict=True))
+    # Tolerance zero, as measured (largest difference 0 on this 2-core EPYC): with
+    # deterministic ops and XLA off, both runs execute the same kernels in the same order
+    # on the same machine, and the backup restores every bit of the state (float32
+    # weights, BN statistics, Adam's moments and step count, the best epoch's weights),
+    # while the skipped batches give epochs 2 and 3 the same shuffle and augmentation.
+    # Any nonzero difference means some state was lost or the batches differ.
+    assert worst == 0, f"largest weight difference, resumed vs uninterrupted: {worst:.3g}"
+
+
+# Bad input: one line naming the path, exit code 2, before any training --------------------
+
+
+@pytest.fixture
+def no_training(monkeypatch):
+    def fail(*args, **kwargs):
+        raise AssertionError("training started")
+
+    monkeypatch.setattr(training, "train_resnet50", fail)
+
+
+def _refused(capsys, args):
+    code = cli.main([str(a) for a in args])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    return err
+
+
+def test_a_missing_folder_is_refused_with_exit_code_2():
+    result = _cli("train", "no/such/folder", "--out", "m.keras")
+    assert result.returncode == 2
+    assert "no/such/folder" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_folder_without_class_subfolders_is_refused(tmp_path, capsys, no_training):
+    Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "loose.png")
+    err = _refused(capsys, _train_args(tmp_path, tmp_path / "m.keras"))
+    assert str(tmp_path) in err and "at least two" in err
+
+
+def test_a_single_class_is_refused(tmp_path, capsys, no_training):
+    _make_classes(tmp_path / "data", per_class=2)
+    for name in CLASSES[1:]:
+        for f in (tmp_path / "data" / name).iterdir():
+            f.unlink()
+        (tmp_path / "data" / name).rmdir()
+    err = _refused(capsys, _train_args(tmp_path / "data", tmp_path / "m.keras"))
+    assert str(tmp_path / "data") in err and "found 1" in err
+
+
+def test_a_class_without_readable_images_is_refused(tmp_path, capsys, no_training):
+    _make_classes(tmp_path / "data", per_class=4)
+    empty = tmp_path / "data" / "zebra"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not an image")
+    (empty / "cut.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    err = _refused(capsys, _train_args(tmp_path / "data", tmp_path / "m.keras"))
+    assert str(empty) in err and "no readable images" in err
+
+
+@pytest.mark.parametrize("make_out", [
+    lambda tmp: tmp / "file.txt" / "m.keras",  # a folder that is a file
+    lambda tmp: tmp / "folder.keras",  # a folder, not a file
+    lambda tmp: tmp / "m.h5",  # not a .keras file
+])
+def test_an_out_that_cannot_be_written_fails_before_reading_or_training(
+    make_out, folder, tmp_path, capsys, monkeypatch
+):
+    (tmp_path / "file.txt").write_text("")
+    (tmp_path / "folder.keras").mkdir()
+    from resnet import data
+
+    def fail(*args, **kwargs):
+        raise AssertionError("the images were read")
+
+    monkeypatch.setattr(data, "image_folder_with_skipped", fail)
+    out = make_out(tmp_path)
+    err = _refused(capsys, _train_args(folder, out))
+    assert str(out) in err
+    assert capsys.readouterr().out == ""
+
+
+def test_a_logdir_without_tensorboard_is_refused_before_training(
+    folder, tmp_path, capsys, monkeypatch, no_training
+):
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+
+    def without_tensorboard(name, *args):
+        return None if name == "tensorboard" else find_spec(name, *args)
+
+    monkeypatch.setattr(importlib.util, "find_spec", without_tensorboard)
+    err = _refused(capsys, [*_train_args(folder, tmp_path / "m.keras"), "--logdir", tmp_path])
+    assert str(tmp_path) in err and "pip install tensorboard" in err
+
+
+def test_a_backup_folder_holding_other_files_is_refused(folder, tmp_path, capsys, no_training):
+    backup = tmp_path / "precious"
+    backup.mkdir()
+    (backup / "thesis.tex").write_text("")
+    err = _refused(capsys, [*_train_args(folder, tmp_path / "m.keras"), "--backup-dir", backup])
+    assert str(backup) in err and "thesis.tex" in err
+    assert (backup / "thesis.tex").exists()
+
+
+def test_a_backup_of_other_settings_is_not_resumed(folder, tmp_path, capsys, no_training):
+    backup = tmp_path / "m.keras.backup"
+    backup.mkdir()
+    (backup / "run.json").write_text(json.dumps({"epochs": 99}))
+    err = _refused(capsys, _train_args(folder, tmp_path / "m.keras"))
+    assert str(backup) in err and "epochs" in err
