@@ -146,7 +146,9 @@ def interpolate(model, start, end, images, labels, alphas, *, batch_size=512):
 
     Every weight of the model moves (``model.get_weights()`` order, batch
     normalisation's moving statistics included), so that alpha 0 is exactly
-    the network ``start`` and alpha 1 the network ``end``.
+    the network ``start`` and alpha 1 the network ``end``. Stay within [0, 1]
+    for a model with batch normalisation: past either end an interpolated
+    moving variance can turn negative, and the loss NaN.
 
     Args:
         model: the Keras model whose weights are set.
