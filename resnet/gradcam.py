@@ -22,6 +22,8 @@ network's top layers are re-initialised.
 matplotlib and SciPy are imported inside the functions that need them.
 """
 
+import warnings
+
 import numpy as np
 import tensorflow as tf
 from tensorflow import keras
@@ -47,7 +49,9 @@ def grad_cam(model, images, class_index=None, layer=None, *, preprocessing=None,
         class_index: the class to explain: None for each image's predicted
             class, one int for every image, or one int per image.
         layer: the name of the layer whose output (None, h, w, channels) is
-            weighed; by default the last layer with a 4-D output.
+            weighed; by default the last layer with a 4-D output. (ResNet50 on
+            32x32 images ends with 1x1 maps, which cannot localise: a warning
+            says so; pass an earlier stage's output, e.g. "conv3_block4_out".)
         preprocessing: a function of 0..255 pixels; by default
             ``resnet.preprocessing_for(model)`` (what training used).
         batch_size: images per forward and backward pass.
@@ -77,6 +81,11 @@ def grad_cam(model, images, class_index=None, layer=None, *, preprocessing=None,
         batch.append(preprocess(pixels, (height, width), preprocessing))
     inputs = tf.stack(batch)  # (N, H, W, C)
 
+    if tuple(target.output.shape[1:3]) == (1, 1):
+        warnings.warn(
+            f"layer {target.name!r} outputs a 1x1 map at this input size "
+            f"({height}x{width}): Grad-CAM cannot localise anything there; pass an earlier "
+            "layer with `layer=`.", UserWarning, stacklevel=2)
     scores = _score_model(model, target)
     maps = []
     for start in range(0, len(batch), batch_size):

@@ -99,6 +99,16 @@ def test_a_constant_image_gives_a_finite_map(untrained):
         assert np.all(np.isfinite(maps)) and maps.min() >= 0 and maps.max() <= 1
 
 
+def test_a_1x1_map_is_warned_about():
+    inputs = keras.Input((4, 4, 1))
+    x = keras.layers.Conv2D(2, 4, name="conv")(inputs)  # (B, 1, 1, 2)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(x))
+    with pytest.warns(UserWarning, match="1x1"):
+        maps = grad_cam(model, np.ones((4, 4), dtype=np.uint8))
+    assert maps.shape == (1, 4, 4) and np.all(np.isfinite(maps))
+
+
 def test_a_sigmoid_model_is_explained_by_its_logit():
     inputs = keras.Input((8, 8, 3))
     x = keras.layers.Conv2D(4, 3, padding="same", name="conv")(inputs)
