@@ -2,6 +2,9 @@
 
 Each command is a small function taking the parsed arguments; ``main`` builds
 the parser, so ``python -m resnet --help`` lists them all.
+
+``train`` honours ``RESNET_DETERMINISTIC=1`` in the environment (TensorFlow's
+deterministic ops, for the test that a resumed run ends as an uninterrupted one).
 """
 
 import argparse
@@ -206,7 +209,8 @@ def _train(args):
 def _parser():
     parser = argparse.ArgumentParser(
         prog="python -m resnet",
-        description="ResNet from scratch in TensorFlow's Keras: build and inspect the networks.",
+        description="ResNet from scratch in TensorFlow's Keras: build, inspect and train the "
+        "networks, and classify images.",
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -238,7 +242,8 @@ def _parser():
     predict.add_argument("--model", required=True, metavar="PATH",
                          help="a model saved with model.save('....keras')")
     predict.add_argument("--class-names", nargs="+", metavar="NAME",
-                         help="one name per class, in label order (default: class indices)")
+                         help="one name per class, in label order (default: the names that "
+                         "'train' stored in the model, else class indices)")
     predict.set_defaults(run=_predict)
 
     train = commands.add_parser(

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -144,6 +146,22 @@ def test_image_folder_errors_name_the_problem(folder, tmp_path):
     (folder / "birds" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
     with pytest.raises(ValueError, match=r"broken\.png"):
         data.image_folder(folder)
+
+
+def test_image_folder_with_skipped_lists_what_it_could_not_read(folder):
+    (folder / "dogs" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n broken")
+    (folder / "dogs" / ".DS_Store").write_bytes(b"\0")  # hidden: ignored, not listed
+    ds, skipped = data.image_folder_with_skipped(folder, image_size=16, test_fraction=0)
+    assert [Path(path).name for path, _ in skipped] == ["notes.txt", "broken.png"]
+    assert all("not a readable image" in reason for _, reason in skipped)
+    assert ds.class_names == ("cats", "dogs")
+    assert [len(s.labels) for s in ds.arrays.values()] == [8, 2, 0]
+    for name in ("dogs", "cats"):
+        for f in (folder / name).glob("*.png"):
+            if name == "cats" or f.name != "broken.png":
+                f.unlink()
+    with pytest.raises(ValueError, match="cats.*no readable images"):
+        data.image_folder_with_skipped(folder)
 
 
 @pytest.mark.parametrize(
