@@ -22,7 +22,7 @@ answers the questions behind its switches:
     jit_compile      "auto": XLA on GPUs (Keras' own default); on a CPU,
                      measured (``resnet.training.choose_jit_compile``): it
                      made ResNet50 training at 32x32 2.3x faster on an
-                     AVX2-only EPYC and 4x slower on an AVX-512 EPYC.
+                     AVX2-only EPYC and 4 to 6 times slower on an AVX-512 EPYC.
 
 The input pipeline is the third part of the fast path: ``resnet.data``'s
 pipelines cache the decoded images, map in parallel and prefetch, so the

@@ -105,7 +105,7 @@ def choose_jit_compile(build_model, batch_shape, *, classes=None, steps=3, cache
     answer is right: on an AVX2-only EPYC, XLA made ResNet50 training at 32x32
     2.3 times faster (TensorFlow's own ``Conv2DBackpropInput`` kernel is 15-100x
     slow there on the 1x1 maps of the last stage), while on an AVX-512 EPYC it
-    made the same training 4 times slower. So this times ``steps`` training
+    made the same training 4 to 6 times slower. So this times ``steps`` training
     steps of the model with and without XLA, on random data of the batch's
     shape, and picks the faster.
 
