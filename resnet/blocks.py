@@ -3,7 +3,8 @@
 Both are "bottleneck" blocks (He et al. 2015, Fig. 5 right): a 1x1 conv that
 reduces the channels, an fxf conv, and a 1x1 conv that restores them, each
 followed by batch normalisation, with a ReLU after the first two and after the
-addition of the shortcut.
+addition of the shortcut. Each block below is written top to bottom, one layer
+a line, so that it can be laid next to the figure and ticked off.
 
 Layer names follow keras.applications (``conv2_block1_1_conv``, ``..._0_bn``,
 ``..._add``) when a block is given a ``name``, so that summaries map onto the
@@ -13,10 +14,14 @@ paper's Table 1 and weights transfer between the two networks.
 from tensorflow import keras
 from tensorflow.keras import layers
 
+from .validation import InvalidParameterError, check_int, check_ints
+
 random_uniform = keras.initializers.RandomUniform
 glorot_uniform = keras.initializers.GlorotUniform
 
-BN_MOMENTUM = 0.99  # Keras' default; see the training chapter for when 0.9 is better.
+# Keras' default. notebooks/05_training.ipynb shows why 0.9 is better on a small
+# dataset (resnet.training.SMALL_DATA_BN_MOMENTUM).
+BN_MOMENTUM = 0.99
 BN_EPSILON = 1.001e-5  # keras.applications' value (Keras' default is 1e-3).
 
 
@@ -29,69 +34,31 @@ def _layer_seed(seed, position):
     return 4 * seed + position
 
 
-def _check_positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"`{name}` must be a positive int, got {value!r}.")
-
-
 def _check_block_args(X, f, filters, seed, s=1):
     shape = getattr(X, "shape", None)
     if shape is None or len(shape) != 4:
-        raise ValueError(
+        raise InvalidParameterError(
             "`X` must be 4-D, of shape (batch, height, width, channels): a Keras tensor, "
             f"or a TensorFlow tensor or numpy array when called eagerly; got "
             f"{tuple(shape) if shape is not None else type(X).__name__}."
         )
     # Even sizes are legal: 'same' padding puts the extra row and column at the
     # bottom and right. The course's public tests call the blocks with f=2.
-    if isinstance(f, bool) or not isinstance(f, int) or f < 1:
-        raise ValueError(f"`f` must be a positive int (the kernel size, e.g. 3), got {f!r}.")
-    if (
-        not isinstance(filters, (list, tuple))
-        or len(filters) != 3
-        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in filters)
-    ):
-        raise ValueError(f"`filters` must be three positive ints [F1, F2, F3], got {filters!r}.")
-    _check_positive_int(s, "s")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
+    check_int(f, "f", what="a positive int (the kernel size, e.g. 3)")
+    check_ints(filters, "filters", 3, what="three positive ints [F1, F2, F3]")
+    check_int(s, "s")
+    check_int(seed, "seed", 0)
 
 
 def _name(name, suffix):
+    """``name + "_" + suffix``, or None (Keras then picks a unique name) when name is None."""
     return None if name is None else f"{name}_{suffix}"
 
 
-def _conv_bn(x, n_filters, kernel_size, strides, initializer, seed, name, momentum, epsilon,
-             training, padding="valid"):
-    """Conv2D then BatchNormalization over the channel axis; no activation."""
-    x = layers.Conv2D(
-        n_filters,
-        kernel_size,
-        strides=strides,
-        padding=padding,
-        kernel_initializer=initializer(seed=seed),
-        name=_name(name, "conv"),
-    )(x)
-    return layers.BatchNormalization(
-        axis=-1, momentum=momentum, epsilon=epsilon, name=_name(name, "bn")
-    )(x, training=training)
-
-
-def _main_path(X, f, filters, s, training, initializer, seed, name, momentum, epsilon):
-    """1x1 (stride s) -> fxf -> 1x1, with BN after each conv and ReLU after the first two."""
-    F1, F2, F3 = filters
-    common = dict(initializer=initializer, momentum=momentum, epsilon=epsilon, training=training)
-    # (B, H, W, C) -> (B, H/s, W/s, F1)
-    x = _conv_bn(X, F1, 1, s, seed=_layer_seed(seed, 1), name=_name(name, "1"), **common)
-    x = layers.Activation("relu", name=_name(name, "1_relu"))(x)
-    # (B, H/s, W/s, F1) -> (B, H/s, W/s, F2); 'same' padding keeps the spatial size
-    x = _conv_bn(x, F2, f, 1, seed=_layer_seed(seed, 2), name=_name(name, "2"), padding="same",
-                 **common)
-    x = layers.Activation("relu", name=_name(name, "2_relu"))(x)
-    # (B, H/s, W/s, F2) -> (B, H/s, W/s, F3)
-    return _conv_bn(x, F3, 1, 1, seed=_layer_seed(seed, 3), name=_name(name, "3"), **common)
-
-
+# Identity blocks start from random_uniform and convolutional blocks from
+# glorot_uniform because the original project (and the course version it descends
+# from) specified them so, and ResNet50 here keeps that choice. keras.applications
+# uses glorot_uniform everywhere; the layers and weight shapes are the same either way.
 def identity_block(
     X,
     f,
@@ -140,13 +107,31 @@ def identity_block(
     """
     _check_block_args(X, f, filters, seed)
     if X.shape[-1] != filters[2]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"identity_block adds its input to the main path's output, so the input's "
             f"channels ({X.shape[-1]}) must equal filters[2] ({filters[2]}); use "
             "convolutional_block to change the number of channels."
         )
-    x = _main_path(X, f, filters, 1, training, initializer, seed, name, bn_momentum, bn_epsilon)
-    x = layers.Add(name=_name(name, "add"))([X, x])
+    F1, F2, F3 = filters
+    bn = dict(momentum=bn_momentum, epsilon=bn_epsilon)  # BN over the last (channel) axis
+
+    # Main path, conv seeds 4 * seed + 1, 2, 3.             X: (B, H, W, F3)
+    x = layers.Conv2D(F1, 1, kernel_initializer=initializer(seed=4 * seed + 1),
+                      name=_name(name, "1_conv"))(X)  # (B, H, W, F1): 1x1 reduces
+    x = layers.BatchNormalization(**bn, name=_name(name, "1_bn"))(x, training=training)
+    x = layers.Activation("relu", name=_name(name, "1_relu"))(x)
+
+    x = layers.Conv2D(F2, f, padding="same", kernel_initializer=initializer(seed=4 * seed + 2),
+                      name=_name(name, "2_conv"))(x)  # (B, H, W, F2): fxf, size kept
+    x = layers.BatchNormalization(**bn, name=_name(name, "2_bn"))(x, training=training)
+    x = layers.Activation("relu", name=_name(name, "2_relu"))(x)
+
+    x = layers.Conv2D(F3, 1, kernel_initializer=initializer(seed=4 * seed + 3),
+                      name=_name(name, "3_conv"))(x)  # (B, H, W, F3): 1x1 restores
+    x = layers.BatchNormalization(**bn, name=_name(name, "3_bn"))(x, training=training)
+
+    # Shortcut: X itself, added before the last ReLU.
+    x = layers.Add(name=_name(name, "add"))([X, x])  # (B, H, W, F3)
     return layers.Activation("relu", name=_name(name, "out"))(x)
 
 
@@ -185,23 +170,37 @@ def convolutional_block(
         seed: seeds the four convs, each with its own seed (4 * seed + 0, 1, 2, 3).
         name: prefix of the layer names; None lets Keras choose unique names.
         bn_momentum: momentum of the BN moving averages.
-        bn_epsilon: BN epsilon, added to the variance before its square root.
-            The default, 1.001e-5, is keras.applications'; Keras' own layer
-            default is 1e-3, which the course code uses. To reproduce numbers
-            computed with that code, pass ``bn_epsilon=1e-3``: with fresh BN
-            statistics each BN divides by sqrt(1 + epsilon), so after the main
-            path's three BNs the two choices differ by about 1.5e-3 relative.
+        bn_epsilon: BN epsilon (see ``identity_block``; ``1e-3`` reproduces the
+            course code's numbers).
 
     Returns:
         Tensor of shape (batch, ceil(H/s), ceil(W/s), F3).
     """
     _check_block_args(X, f, filters, seed, s)
-    # The shortcut is built first, as keras.applications does, so that both
-    # networks list their weights in the same order.
-    shortcut = _conv_bn(
-        X, filters[2], 1, s, initializer=initializer, seed=_layer_seed(seed, 0),
-        name=_name(name, "0"), momentum=bn_momentum, epsilon=bn_epsilon, training=training,
-    )
-    x = _main_path(X, f, filters, s, training, initializer, seed, name, bn_momentum, bn_epsilon)
-    x = layers.Add(name=_name(name, "add"))([shortcut, x])
+    F1, F2, F3 = filters
+    bn = dict(momentum=bn_momentum, epsilon=bn_epsilon)  # BN over the last (channel) axis
+
+    # Shortcut, conv seed 4 * seed + 0. Built first, as keras.applications does,
+    # so that both networks list their weights in the same order.  X: (B, H, W, C)
+    shortcut = layers.Conv2D(F3, 1, strides=s, kernel_initializer=initializer(seed=4 * seed),
+                             name=_name(name, "0_conv"))(X)  # (B, H/s, W/s, F3): projection
+    shortcut = layers.BatchNormalization(**bn, name=_name(name, "0_bn"))(
+        shortcut, training=training)
+
+    # Main path, conv seeds 4 * seed + 1, 2, 3.
+    x = layers.Conv2D(F1, 1, strides=s, kernel_initializer=initializer(seed=4 * seed + 1),
+                      name=_name(name, "1_conv"))(X)  # (B, H/s, W/s, F1): 1x1, stride s
+    x = layers.BatchNormalization(**bn, name=_name(name, "1_bn"))(x, training=training)
+    x = layers.Activation("relu", name=_name(name, "1_relu"))(x)
+
+    x = layers.Conv2D(F2, f, padding="same", kernel_initializer=initializer(seed=4 * seed + 2),
+                      name=_name(name, "2_conv"))(x)  # (B, H/s, W/s, F2): fxf, size kept
+    x = layers.BatchNormalization(**bn, name=_name(name, "2_bn"))(x, training=training)
+    x = layers.Activation("relu", name=_name(name, "2_relu"))(x)
+
+    x = layers.Conv2D(F3, 1, kernel_initializer=initializer(seed=4 * seed + 3),
+                      name=_name(name, "3_conv"))(x)  # (B, H/s, W/s, F3): 1x1 restores
+    x = layers.BatchNormalization(**bn, name=_name(name, "3_bn"))(x, training=training)
+
+    x = layers.Add(name=_name(name, "add"))([shortcut, x])  # (B, H/s, W/s, F3)
     return layers.Activation("relu", name=_name(name, "out"))(x)

@@ -25,6 +25,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
+from .validation import check_int
+
 
 def landscape_variables(model):
     """The variables a direction moves: Conv2D and Dense kernels, in layer order.
@@ -86,8 +88,7 @@ def random_direction(model, seed=0):
     Returns:
         A list of float32 arrays, one per landscape variable.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
+    check_int(seed, "seed", 0)
     rng = np.random.default_rng(seed)
     weights = [v.numpy() for v in landscape_variables(model)]
     return filter_normalize([rng.standard_normal(w.shape) for w in weights], weights)
@@ -239,8 +240,7 @@ def _loss_function(model, images, labels, batch_size):
                          f"{images.shape}.")
     if labels.shape != (len(images),):
         raise ValueError(f"`labels` must be (N,) = ({len(images)},), got shape {labels.shape}.")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
+    check_int(batch_size, "batch_size")
     batches = [(tf.constant(images[i:i + batch_size]), tf.constant(labels[i:i + batch_size]))
                for i in range(0, len(images), batch_size)]
 

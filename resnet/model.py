@@ -22,49 +22,73 @@ import numpy as np
 from tensorflow import keras
 from tensorflow.keras import layers
 
-from . import weights as _weights
 from .blocks import (
     BN_EPSILON,
     BN_MOMENTUM,
-    _layer_seed,
     convolutional_block,
     glorot_uniform,
     identity_block,
     random_uniform,
 )
+from .validation import InvalidParameterError, check_int, is_int
 
 # (blocks per stage) for each depth: the only difference between the networks.
 STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 STAGE_FILTERS = ((64, 64, 256), (128, 128, 512), (256, 256, 1024), (512, 512, 2048))
 MIN_INPUT_SIZE = 32  # five stride-2 steps: 32x32 is the smallest input that keeps a 1x1 map
 
-_SEEDS_PER_MODEL = 1000  # block seeds of one model: seed * 1000 + block index
+# Block seeds of one model are seed * 1000 + the block's number (1, 2, ... across the
+# stages; 0 is the stem and classifier), so two models' seeds never meet below 1000 blocks.
+_SEEDS_PER_MODEL = 1000
+
+
+def stack_blocks(x, filters, blocks, stride=2, first_seed=0, name=None, **bn):
+    """One stage: a convolutional block, then ``blocks - 1`` identity blocks.
+
+    Args:
+        x: input (batch, H, W, C).
+        filters: [F1, F2, F3] of every block of the stage.
+        blocks: the number of blocks (3, 4, 6 or 3 in ResNet50).
+        stride: the first block's stride: 1 in conv2 (the max-pool has just
+            halved the size), 2 in the later stages.
+        first_seed: the first block's seed; block i of the stage gets
+            ``first_seed + i - 1``.
+        name: the stage's name ("conv2"); blocks are "conv2_block1", ...
+        **bn: ``bn_momentum`` and ``bn_epsilon``, handed to every block.
+
+    Returns:
+        Tensor of shape (batch, ceil(H/stride), ceil(W/stride), F3).
+    """
+    x = convolutional_block(x, 3, list(filters), s=stride, initializer=glorot_uniform,
+                            seed=first_seed, name=f"{name}_block1", **bn)
+    for i in range(2, blocks + 1):
+        x = identity_block(x, 3, list(filters), initializer=random_uniform,
+                           seed=first_seed + i - 1, name=f"{name}_block{i}", **bn)
+    return x
 
 
 def _check_model_args(input_shape, classes, seed):
     if (
         not isinstance(input_shape, (list, tuple))
         or len(input_shape) != 3
-        or any(isinstance(n, bool) or not isinstance(n, int) for n in input_shape)
+        or not all(is_int(n) for n in input_shape)
     ):
-        raise ValueError(
+        raise InvalidParameterError(
             f"`input_shape` must be three ints (height, width, channels), got {input_shape!r}."
         )
     height, width, channels = input_shape
     if height < MIN_INPUT_SIZE or width < MIN_INPUT_SIZE:
-        raise ValueError(
+        raise InvalidParameterError(
             f"`input_shape` must be at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} (the network "
             f"halves the image five times), got {height}x{width}."
         )
     if channels < 1:
-        raise ValueError(
+        raise InvalidParameterError(
             f"`input_shape` must have a positive number of channels (1 for greyscale, 3 for "
             f"RGB), got {channels}."
         )
-    if isinstance(classes, bool) or not isinstance(classes, int) or classes < 1:
-        raise ValueError(f"`classes` must be an int >= 1, got {classes!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
+    check_int(classes, "classes", what="an int >= 1")
+    check_int(seed, "seed", 0)
 
 
 def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights=None,
@@ -72,60 +96,49 @@ def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, we
     """Build the ResNet of the given depth (a key of STAGE_BLOCKS), then load ``weights``."""
     _check_model_args(input_shape, classes, seed)
     if not isinstance(zero_init_residual, bool):
-        raise ValueError(f"`zero_init_residual` must be True or False, got {zero_init_residual!r}.")
+        raise InvalidParameterError(
+            f"`zero_init_residual` must be True or False, got {zero_init_residual!r}.")
     if zero_init_residual and weights is not None:
-        raise ValueError("`zero_init_residual` is for training from scratch: give it with "
-                         f"weights=None, not weights={weights!r}.")
-    # Checked (and "imagenet" downloaded) before building: a bad value fails fast.
-    weights_path = _weights.resolve(weights, depth, input_shape, classes)
-    if _weights.is_imagenet(weights):
-        # resnet.preprocessing_for(model) reads this suffix to pick ImageNet's preprocessing.
-        name += _weights.IMAGENET_SUFFIX
+        raise InvalidParameterError(
+            "`zero_init_residual` is for training from scratch: give it with "
+            f"weights=None, not weights={weights!r}.")
+    weights_path = None
+    if weights is not None:
+        # Imported here, so that blocks.py and model.py copied alone build a fresh model.
+        from . import weights as _weights
+
+        # Checked (and "imagenet" downloaded) before building: a bad value fails fast.
+        weights_path = _weights.resolve(weights, depth, input_shape, classes)
+        if _weights.is_imagenet(weights):
+            # resnet.preprocessing_for(model) reads this suffix to pick ImageNet's preprocessing.
+            name += _weights.IMAGENET_SUFFIX
     bn = dict(bn_momentum=bn_momentum, bn_epsilon=bn_epsilon)
-    # Block 0 is the stem and the classifier; stage blocks count from 1.
     stem_seed = seed * _SEEDS_PER_MODEL
 
     inputs = keras.Input(shape=tuple(input_shape), name="input_layer")  # (B, H, W, C)
     x = layers.ZeroPadding2D(padding=3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(
-        64, 7, strides=2, kernel_initializer=glorot_uniform(seed=_layer_seed(stem_seed, 0)),
-        name="conv1_conv",
-    )(x)  # (B, H/2, W/2, 64)
-    x = layers.BatchNormalization(
-        axis=-1, momentum=bn_momentum, epsilon=bn_epsilon, name="conv1_bn"
-    )(x)
+    x = layers.Conv2D(64, 7, strides=2, kernel_initializer=glorot_uniform(seed=4 * stem_seed),
+                      name="conv1_conv")(x)  # (B, H/2, W/2, 64)
+    x = layers.BatchNormalization(momentum=bn_momentum, epsilon=bn_epsilon, name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
     x = layers.ZeroPadding2D(padding=1, name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # (B, H/4, W/4, 64)
 
-    block = 0
-    stages = zip(STAGE_BLOCKS[depth], STAGE_FILTERS, strict=True)
-    for stage, (n_blocks, filters) in enumerate(stages):
-        prefix = f"conv{stage + 2}"
-        for i in range(n_blocks):
-            block += 1
-            block_seed = stem_seed + block
-            block_name = f"{prefix}_block{i + 1}"
-            if i == 0:
-                # The first block of conv2 keeps the size (the max-pool just halved
-                # it); the first block of every later stage halves it.
-                x = convolutional_block(
-                    x, 3, list(filters), s=1 if stage == 0 else 2, initializer=glorot_uniform,
-                    seed=block_seed, name=block_name, **bn,
-                )
-            else:
-                x = identity_block(
-                    x, 3, list(filters), initializer=random_uniform, seed=block_seed,
-                    name=block_name, **bn,
-                )
-    # (B, H/32, W/32, 2048)
+    # Each stage's first block seed follows the previous stage's last one.
+    n2, n3, n4, n5 = STAGE_BLOCKS[depth]
+    f2, f3, f4, f5 = STAGE_FILTERS
+    s = stem_seed + 1
+    x = stack_blocks(x, f2, n2, stride=1, first_seed=s, name="conv2", **bn)  # (B, H/4, W/4, 256)
+    x = stack_blocks(x, f3, n3, first_seed=s + n2, name="conv3", **bn)  # (B, H/8, W/8, 512)
+    x = stack_blocks(x, f4, n4, first_seed=s + n2 + n3, name="conv4", **bn)  # (.., H/16, .., 1024)
+    x = stack_blocks(x, f5, n5, first_seed=s + n2 + n3 + n4, name="conv5", **bn)  # H/32, 2048
+
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, 2048)
     # The classifier always computes in float32: under a mixed_float16 policy
     # (resnet.speed) a float16 softmax would round small probabilities to 0.
     outputs = layers.Dense(
-        classes, activation="softmax",
-        kernel_initializer=glorot_uniform(seed=_layer_seed(stem_seed, 1)), name="predictions",
-        dtype="float32",
+        classes, activation="softmax", kernel_initializer=glorot_uniform(seed=4 * stem_seed + 1),
+        name="predictions", dtype="float32",
     )(x)  # (B, classes)
     model = keras.Model(inputs, outputs, name=name)
     if zero_init_residual:
@@ -133,6 +146,43 @@ def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, we
     if weights_path is not None:
         _weights.load(model, weights_path, depth, input_shape, classes)
     return model
+
+
+def small_resnet(input_shape=(8, 8, 1), classes=10, width=16, *, bn_momentum=0.9):
+    """ResNet in miniature, for experiments that must run in seconds on a CPU.
+
+    A 3x3 stem conv (2 * width), BN and ReLU, one convolutional block (stride 2)
+    and one identity block of filters [width, width, 4 * width], global average
+    pooling and a float32 softmax classifier (float32 so that it stays exact
+    under a mixed-precision policy). With the defaults it has 12,618
+    parameters and learns scikit-learn's 8x8 digits in a few epochs.
+
+    Args:
+        input_shape: (height, width, channels), at least 2x2.
+        classes: number of classes.
+        width: the blocks' bottleneck width F1 = F2 (a positive int).
+        bn_momentum: momentum of every BN layer (0.9 suits a small dataset).
+
+    Returns:
+        An uncompiled ``keras.Model`` (batch, *input_shape) -> (batch, classes).
+
+    >>> small_resnet().count_params()
+    12618
+    """
+    check_int(width, "width")
+    check_int(classes, "classes")
+    inputs = keras.Input(tuple(input_shape))  # (B, H, W, C)
+    x = layers.Conv2D(2 * width, 3, padding="same",
+                      kernel_initializer=glorot_uniform(seed=1))(inputs)  # (B, H, W, 2w)
+    x = layers.BatchNormalization(momentum=bn_momentum)(x)
+    x = layers.Activation("relu")(x)
+    filters = [width, width, 4 * width]
+    x = convolutional_block(x, 3, filters, s=2, seed=2, bn_momentum=bn_momentum)  # H/2, 4w
+    x = identity_block(x, 3, filters, initializer=glorot_uniform, seed=3, bn_momentum=bn_momentum)
+    x = layers.GlobalAveragePooling2D()(x)  # (B, 4w)
+    outputs = layers.Dense(classes, activation="softmax", dtype="float32",
+                           kernel_initializer=glorot_uniform(seed=4))(x)  # (B, classes)
+    return keras.Model(inputs, outputs)
 
 
 def zero_residual_gammas(model):
@@ -156,18 +206,10 @@ def zero_residual_gammas(model):
     return zeroed
 
 
-def ResNet50(
-    input_shape=(64, 64, 3),
-    classes=2,
-    seed=0,
-    *,
-    bn_momentum=BN_MOMENTUM,
-    bn_epsilon=BN_EPSILON,
-    name="resnet50",
-    weights=None,
-    zero_init_residual=False,
-):
-    """ResNet50 built from scratch: 16 bottleneck blocks, 50 weighted layers.
+_BUILDER_DOC = """ResNet{depth} from scratch: {total} bottleneck blocks, {depth} weighted layers.
+
+    Stages conv2 to conv5 have {blocks} blocks (``STAGE_BLOCKS[{depth}]``); ResNet50,
+    ResNet101 and ResNet152 differ only by that line.
 
     Args:
         input_shape: (height, width, channels); at least 32x32. (64, 64, 3) for
@@ -179,10 +221,10 @@ def ResNet50(
             by default; 0.9 tracks the weights faster on small datasets).
         bn_epsilon: epsilon of every BN layer (keras.applications' 1.001e-5).
         name: the model's name; "_imagenet" is appended when it gets ImageNet
-            weights (``resnet50_imagenet``), so that ``resnet.evaluate`` gives
+            weights (``resnet{depth}_imagenet``), so that ``resnet.evaluate`` gives
             it ImageNet's preprocessing (``resnet.preprocessing.imagenet_caffe``).
         weights: None (fresh initialisation), "imagenet" (keras.applications'
-            published ImageNet weights, downloaded once; only for
+            published ResNet{depth} ImageNet weights, downloaded once; only for
             input_shape=(224, 224, 3) and classes=1000; without a network this
             raises ConnectionError), or the path to a weights file (their
             ``.h5``, or a ``.weights.h5`` saved from either network). A
@@ -196,46 +238,37 @@ def ResNet50(
     Returns:
         An uncompiled ``keras.Model`` mapping (batch, *input_shape) images to
         (batch, classes) probabilities.
+
+    Raises:
+        InvalidParameterError: (a ValueError and a TypeError) an argument of the
+            wrong type or value, named in the message.
     """
-    return _resnet(50, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights,
-                   zero_init_residual)
 
 
-def ResNet101(
-    input_shape=(64, 64, 3),
-    classes=2,
-    seed=0,
-    *,
-    bn_momentum=BN_MOMENTUM,
-    bn_epsilon=BN_EPSILON,
-    name="resnet101",
-    weights=None,
-    zero_init_residual=False,
-):
-    """ResNet101: as ResNet50 with 23 blocks in conv4 (33 blocks in all).
+def _builder(depth):
+    """The public function ResNet{depth}: one signature and docstring for all three."""
 
-    Same arguments as ``ResNet50``; ``weights="imagenet"`` loads keras.applications'
-    ResNet101 weights.
-    """
-    return _resnet(101, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights,
-                   zero_init_residual)
+    def build(
+        input_shape=(64, 64, 3),
+        classes=2,
+        seed=0,
+        *,
+        bn_momentum=BN_MOMENTUM,
+        bn_epsilon=BN_EPSILON,
+        name=f"resnet{depth}",
+        weights=None,
+        zero_init_residual=False,
+    ):
+        return _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name,
+                       weights, zero_init_residual)
+
+    blocks = STAGE_BLOCKS[depth]
+    build.__name__ = build.__qualname__ = f"ResNet{depth}"
+    build.__doc__ = _BUILDER_DOC.format(depth=depth, total=sum(blocks),
+                                        blocks=", ".join(map(str, blocks)))
+    return build
 
 
-def ResNet152(
-    input_shape=(64, 64, 3),
-    classes=2,
-    seed=0,
-    *,
-    bn_momentum=BN_MOMENTUM,
-    bn_epsilon=BN_EPSILON,
-    name="resnet152",
-    weights=None,
-    zero_init_residual=False,
-):
-    """ResNet152: as ResNet50 with 8 blocks in conv3 and 36 in conv4 (50 blocks in all).
-
-    Same arguments as ``ResNet50``; ``weights="imagenet"`` loads keras.applications'
-    ResNet152 weights.
-    """
-    return _resnet(152, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights,
-                   zero_init_residual)
+ResNet50 = _builder(50)
+ResNet101 = _builder(101)
+ResNet152 = _builder(152)

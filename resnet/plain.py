@@ -16,13 +16,20 @@ before that last ReLU. Where a stage halves the size and doubles the channels,
 the shortcut subsamples its input and pads the new channels with zeros (the
 paper's option A), which has no weights: both networks have exactly the same
 layers and parameters, and differ only by the additions.
+
+Why not ``resnet.blocks``: these are the paper's CIFAR networks, not ResNet50.
+Their block is two 3x3 convs (not the 1x1-3x3-1x1 bottleneck), their convs
+have no bias under BN and He-normal initialisation, their shortcut is option A
+(no weights, so that plain and residual networks have the same parameters),
+and BN can be switched off. Only the argument checks are shared
+(``resnet.validation``).
 """
 
 import tensorflow as tf
 from tensorflow import keras
 from tensorflow.keras import layers
 
-_BLOCK_LAYERS = 2  # weighted layers per block
+from .validation import InvalidParameterError, check_int, check_ints, is_int
 
 
 class ZeroPadShortcut(layers.Layer):
@@ -51,25 +58,16 @@ class ZeroPadShortcut(layers.Layer):
 
 
 def _check_args(depth, input_shape, classes, width, seed):
-    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 8 or (depth - 2) % 6:
-        raise ValueError(
+    if not is_int(depth) or depth < 8 or (depth - 2) % 6:
+        raise InvalidParameterError(
             f"`depth` must be 6n + 2 for some n >= 1 (8, 14, 20, 26, 32, ..., 56, ...), "
             f"got {depth!r}."
         )
-    if (
-        not isinstance(input_shape, (list, tuple))
-        or len(input_shape) != 3
-        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in input_shape)
-    ):
-        raise ValueError(
-            f"`input_shape` must be three positive ints (height, width, channels), "
-            f"got {input_shape!r}."
-        )
-    for value, arg in ((classes, "classes"), (width, "width")):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"`{arg}` must be a positive int, got {value!r}.")
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise ValueError(f"`seed` must be a non-negative int, got {seed!r}.")
+    check_ints(input_shape, "input_shape", 3,
+               what="three positive ints (height, width, channels)")
+    check_int(classes, "classes")
+    check_int(width, "width")
+    check_int(seed, "seed", 0)
 
 
 def _conv_bn(x, filters, strides, seed, name, batch_norm):

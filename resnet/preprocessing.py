@@ -18,6 +18,9 @@ import tensorflow as tf
 
 # The ImageNet mean pixel in BGR order (keras.applications' 'caffe' mode).
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
+# ResNet50(weights="imagenet") appends this to its model's name, which is saved with
+# the model (.keras), so that preprocessing_for picks imagenet_caffe for it after a reload.
+IMAGENET_SUFFIX = "_imagenet"
 
 
 def scale_to_unit(images):
@@ -59,7 +62,7 @@ def preprocessing_for(model):
     model gets ``scale_to_unit``, which is what this book trains with.
     """
     name = getattr(model, "name", "") or ""
-    return imagenet_caffe if name.endswith("_imagenet") else scale_to_unit
+    return imagenet_caffe if name.endswith(IMAGENET_SUFFIX) else scale_to_unit
 
 
 def resize(images, image_size):

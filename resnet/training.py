@@ -40,6 +40,7 @@ import tensorflow as tf
 from tensorflow import keras
 
 from . import speed
+from .validation import check_int
 
 SMALL_DATA_BN_MOMENTUM = 0.9  # forgets the initial statistics within two epochs of 33 steps
 PEAK_LEARNING_RATE = 3e-3
@@ -433,10 +434,8 @@ def train_resnet50(
     from .model import ResNet50
 
     n_train = len(dataset.arrays["train"].labels)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
-    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"`epochs` must be a positive int, got {epochs!r}.")
+    check_int(batch_size, "batch_size")
+    check_int(epochs, "epochs")
     if n_train < batch_size:
         raise ValueError(
             f"`batch_size` ({batch_size}) must not exceed the training images ({n_train}).")

@@ -23,6 +23,9 @@ from pathlib import Path
 
 from tensorflow import keras
 
+# The model-name suffix that makes resnet.preprocessing_for pick 'caffe' preprocessing.
+from .preprocessing import IMAGENET_SUFFIX  # noqa: F401
+
 # keras/src/applications/resnet.py: BASE_WEIGHTS_PATH and WEIGHTS_HASHES (include_top).
 IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
 IMAGENET_FILES = {
@@ -32,7 +35,6 @@ IMAGENET_FILES = {
 }
 IMAGENET_INPUT_SHAPE = (224, 224, 3)
 IMAGENET_CLASSES = 1000
-IMAGENET_SUFFIX = "_imagenet"  # model name suffix: resnet.preprocessing_for picks 'caffe' for it
 
 _SUFFIXES = (".h5", ".hdf5", ".keras")
 _CONVS_PER_DEPTH = {53: 50, 104: 101, 155: 152}  # conv kernels in a file -> depth

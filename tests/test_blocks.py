@@ -47,12 +47,21 @@ def test_identity_block_with_a_silent_main_path_returns_relu_of_its_input(rng):
 
 
 def test_the_shortcut_is_added_before_the_final_relu(rng):
-    # If the main path is silenced, the convolutional block is relu(BN(conv(x))) of the
-    # shortcut alone: nothing negative can come out, and the result changes with x.
-    model = _block_model(resnet.convolutional_block, (6, 6, 4), f=3, filters=[4, 4, 8], s=2)
+    # Silence the main path (its last BN's gamma = beta = 0): the convolutional block is
+    # then relu(BN(conv(x))) of the projection shortcut alone. Unlike the identity block
+    # it does not pass x through: even silenced, it projects x (new shape, new values),
+    # and the final ReLU clips the shortcut's negative half, so it acts after the Add.
+    model = _block_model(resnet.convolutional_block, (6, 6, 4), f=3, filters=[4, 4, 8], s=2,
+                         name="b")
+    last_bn = model.get_layer("b_3_bn")
+    gamma, beta, mean, variance = last_bn.get_weights()
+    last_bn.set_weights([np.zeros_like(gamma), np.zeros_like(beta), mean, variance])
     x = rng.normal(size=(2, 6, 6, 4)).astype("float32")
     out = model.predict(x, verbose=0)
-    assert out.shape == (2, 3, 3, 8) and out.min() >= 0 and out.max() > 0
+    shortcut = keras.Model(model.inputs, model.get_layer("b_0_bn").output).predict(x, verbose=0)
+    assert out.shape == (2, 3, 3, 8)
+    np.testing.assert_allclose(out, np.maximum(shortcut, 0), atol=1e-6)
+    assert shortcut.min() < 0 and out.min() == 0 and out.max() > 0
 
 
 def test_layer_names_follow_keras_applications():
