@@ -14,11 +14,47 @@ if _sys.argv[:1] == ["-m"]:  # `python -m resnet ...` is importing the package
 
     _import_tensorflow_quietly()
 
+# The model (blocks.py, model.py, validation.py) is imported now; everything else on
+# first use, so that a copy of just those files (README, "Copy into your coursework")
+# still runs `import resnet; resnet.ResNet50()`.
 from .blocks import convolutional_block, glorot_uniform, identity_block, random_uniform
-from .gradcam import grad_cam, plot_grad_cam
-from .inference import Prediction, evaluate, load_image, plot_predictions
 from .model import ResNet50, ResNet101, ResNet152
-from .preprocessing import imagenet_caffe, preprocess, preprocessing_for, scale_to_unit
+
+_LAZY = {
+    "Prediction": "inference",
+    "evaluate": "inference",
+    "plot_predictions": "inference",
+    "load_image": "images",
+    "grad_cam": "gradcam",
+    "plot_grad_cam": "gradcam",
+    "imagenet_caffe": "preprocessing",
+    "preprocess": "preprocessing",
+    "preprocessing_for": "preprocessing",
+    "scale_to_unit": "preprocessing",
+}
+
+
+def __getattr__(name):
+    from importlib import import_module
+
+    if name in _LAZY:
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    elif not name.startswith("_"):  # a submodule: resnet.data, resnet.training, ...
+        try:
+            value = import_module(f".{name}", __name__)
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __version__ = "0.1.0"
 

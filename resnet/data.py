@@ -2,8 +2,8 @@
 
     >>> from resnet import data
     >>> digits = data.digits(image_size=32, batch_size=32, seed=0)
-    >>> model.fit(digits.train, validation_data=digits.val, epochs=10)
-    >>> model.evaluate(digits.test)
+    >>> model.fit(digits.train, validation_data=digits.val, epochs=10)  # doctest: +SKIP
+    >>> model.evaluate(digits.test)  # doctest: +SKIP
 
 Every loader returns a ``Dataset`` (a named tuple) with:
 
@@ -41,6 +41,7 @@ import numpy as np
 import tensorflow as tf
 
 from .preprocessing import _size_pair, preprocess, scale_to_unit
+from .validation import check_int
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -134,17 +135,9 @@ def image_folder(path, image_size=64, batch_size=32, seed=0, *, channels=3, val_
         ValueError: fewer than two classes, a class without images, or a file
             that is not a readable image (named in the message).
     """
-    from .inference import load_image
+    from .images import load_image
 
-    root = Path(path)
-    if not root.is_dir():
-        raise FileNotFoundError(f"`path` must be an existing folder, got {str(path)!r}.")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if len(class_dirs) < 2:
-        raise ValueError(
-            f"`path` must hold one subfolder per class (at least two), found "
-            f"{len(class_dirs)} in {str(path)!r}."
-        )
+    class_dirs = _class_folders(path)
     height, width = _size_pair(image_size)
     images, labels = [], []
     for label, class_dir in enumerate(class_dirs):
@@ -181,17 +174,9 @@ def image_folder_with_skipped(path, image_size=64, batch_size=32, seed=0, *, cha
         FileNotFoundError: ``path`` does not exist.
         ValueError: fewer than two classes, or a class without a readable image.
     """
-    from .inference import load_image
+    from .images import load_image
 
-    root = Path(path)
-    if not root.is_dir():
-        raise FileNotFoundError(f"`path` must be an existing folder, got {str(path)!r}.")
-    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
-    if len(class_dirs) < 2:
-        raise ValueError(
-            f"`path` must hold one subfolder per class (at least two), found "
-            f"{len(class_dirs)} in {str(path)!r}."
-        )
+    class_dirs = _class_folders(path)
     height, width = _size_pair(image_size)
     images, labels, skipped = [], [], []
     for label, class_dir in enumerate(class_dirs):
@@ -323,8 +308,7 @@ def pipeline(images, labels, image_size, batch_size=32, *, shuffle=False, seed=0
     Returns:
         A ``tf.data.Dataset`` of ((B, height, width, C) float32, (B,) int32).
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
+    check_int(batch_size, "batch_size")
     size = images.shape[1:3] if image_size is None else _size_pair(image_size)
     ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, dtype=np.int32)))
     ds = ds.cache()
@@ -358,6 +342,20 @@ def augment(dataset, *, shift=0.1, rotation=10.0, seed=0):
     ])
     return dataset.map(lambda x, y: (transform(x, training=True), y),
                        num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def _class_folders(path):
+    """The class subfolders of ``path`` (hidden ones left out), sorted; at least two."""
+    root = Path(path)
+    if not root.is_dir():
+        raise FileNotFoundError(f"`path` must be an existing folder, got {str(path)!r}.")
+    class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(class_dirs) < 2:
+        raise ValueError(
+            f"`path` must hold one subfolder per class (at least two), found "
+            f"{len(class_dirs)} in {str(path)!r}."
+        )
+    return class_dirs
 
 
 def _round_uint8(pixels):

@@ -28,7 +28,8 @@ import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
-from .inference import _as_list, _model_io, evaluate, load_image
+from .images import _as_list, load_image
+from .inference import _model_io, evaluate
 from .preprocessing import preprocess, preprocessing_for
 
 # A map whose largest value is below this share of the largest term summed into it

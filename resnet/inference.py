@@ -1,31 +1,30 @@
 """Use a trained model on your own images: ``evaluate`` and ``plot_predictions``.
 
     >>> import resnet
-    >>> predictions = resnet.evaluate(model, ["cat.jpg", "dog.png"], class_names=["cat", "dog"])
-    >>> predictions[0].label, predictions[0].probability
+    >>> predictions = resnet.evaluate(model, ["cat.jpg", "dog.png"],
+    ...                               class_names=["cat", "dog"])  # doctest: +SKIP
+    >>> predictions[0].label, predictions[0].probability  # doctest: +SKIP
     ('cat', 0.97)
 
-``evaluate`` accepts file paths, PIL images and numpy arrays, in any image mode,
-and prepares them exactly as the training pipelines of ``resnet.data`` do:
-channels converted to what the model expects, resized to its input with
-``resnet.preprocessing.resize``, then the model's preprocessing (by default
-``preprocessing_for(model)``). Bad input is refused before TensorFlow sees it,
-with a ``FileNotFoundError`` or ``ValueError`` that names the image.
+``evaluate`` does four things: load the images (``resnet.images.load_image``:
+file paths, PIL images and numpy arrays, in any image mode, converted to the
+channels the model expects), preprocess them exactly as the training pipelines
+of ``resnet.data`` do (resized to the model's input, then the model's
+preprocessing, by default ``preprocessing_for(model)``), predict, and label
+each prediction. Bad input is refused before TensorFlow sees it, with a
+``FileNotFoundError`` or ``ValueError`` that names the image.
 
-Pillow and matplotlib are imported inside the functions that need them.
+matplotlib is imported inside the function that needs it.
 """
 
-import os
-import warnings
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import tensorflow as tf
 
+from .images import _as_list, load_image
 from .preprocessing import preprocess, preprocessing_for
-
-_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+from .validation import InvalidParameterError, check_int
 
 
 class Prediction(NamedTuple):
@@ -44,50 +43,6 @@ class Prediction(NamedTuple):
     index: int
     probability: float
     probabilities: np.ndarray
-
-
-def load_image(image, channels=3, *, name=None):
-    """Read one image as pixels 0..255 with the given number of channels.
-
-    Files are read with Pillow; EXIF orientation is applied; any mode is
-    converted: transparency is composited over white, palette and CMYK become
-    RGB, 16-bit images are scaled to 0..255, RGB becomes greyscale for
-    ``channels=1`` and greyscale is repeated for ``channels=3``.
-
-    Args:
-        image: a path (str or os.PathLike), a PIL image, or a numpy array
-            (H, W) or (H, W, C) with C in 1, 3, 4. Integer arrays use their
-            dtype's range (uint8 0..255, uint16 0..65535); float arrays hold
-            0..255, or [0, 1] when every value lies in [0, 1] (scikit-image's
-            convention).
-        channels: 1 (greyscale) or 3 (RGB).
-        name: how error messages name the image (default: the path, or "image").
-
-    Returns:
-        (H, W, channels) float32 array of pixels 0..255.
-
-    Raises:
-        FileNotFoundError: a path that does not exist.
-        ValueError: not an image, a corrupt or truncated file, an image over
-            Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``),
-            or an array of the wrong shape or values.
-    """
-    if channels not in (1, 3):
-        raise ValueError(f"`channels` must be 1 (greyscale) or 3 (RGB), got {channels!r}.")
-    from PIL import Image
-
-    if isinstance(image, (str, os.PathLike)):
-        return _pil_to_pixels(_open(image), channels, name or str(image))
-    if isinstance(image, Image.Image):
-        name = name or "image"
-        _check_pixel_count(image.width * image.height, name)
-        return _pil_to_pixels(image, channels, name)
-    if isinstance(image, np.ndarray):
-        return _array_to_pixels(image, channels, name or "image")
-    raise ValueError(
-        f"{name or 'image'}: expected a file path, a PIL image or a numpy array, got "
-        f"{type(image).__name__}."
-    )
 
 
 def evaluate(model, images, class_names=None, *, preprocessing=None, batch_size=32):
@@ -117,37 +72,44 @@ def evaluate(model, images, class_names=None, *, preprocessing=None, batch_size=
     if class_names is not None:
         class_names = list(class_names)
         if len(class_names) != classes:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"`class_names` must have one name per class of the model ({classes}), got "
                 f"{len(class_names)}: {class_names!r}."
             )
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
+    check_int(batch_size, "batch_size")
     sources = _as_list(images)
     if preprocessing is None:
         preprocessing = preprocessing_for(model)
 
-    # Load and resize everything first, so that a bad image fails before any prediction.
-    names, batch = [], []
-    for i, (source, image) in enumerate(sources):
-        name = source if source is not None else f"image {i}"
-        pixels = load_image(image, channels, name=name)
-        batch.append(preprocess(pixels, (height, width), preprocessing))
-        names.append(name)
-    inputs = tf.stack(batch)  # (N, H, W, C)
+    # 1. Load every image first, so that a bad one fails before any prediction.
+    names = [source if source is not None else f"image {i}"
+             for i, (source, _) in enumerate(sources)]
+    pixels = [load_image(image, channels, name=name)
+              for name, (_, image) in zip(names, sources, strict=True)]
+    # 2. Preprocess as training did: resize, then the model's preprocessing.
+    inputs = tf.stack([preprocess(p, (height, width), preprocessing) for p in pixels])
+    # 3. Predict, batch by batch: (N, H, W, C) -> (N, classes).
+    probabilities = _predict(model, inputs, batch_size)
+    # 4. Label: the most probable class of each image.
+    return [_label(name, probs, class_names) for name, probs in zip(names, probabilities,
+                                                                     strict=True)]
 
+
+def _predict(model, inputs, batch_size):
+    """(N, classes) float64 probabilities; one sigmoid unit becomes [P(0), P(1)]."""
     probabilities = np.concatenate([
         np.asarray(model(inputs[start:start + batch_size], training=False))
-        for start in range(0, len(names), batch_size)
+        for start in range(0, len(inputs), batch_size)
     ]).astype(np.float64)
     if probabilities.shape[-1] == 1:  # one sigmoid unit: P(class 1)
         probabilities = np.concatenate([1 - probabilities, probabilities], axis=-1)
-    predictions = []
-    for name, probs in zip(names, probabilities, strict=True):
-        index = int(np.argmax(probs))
-        label = class_names[index] if class_names is not None else index
-        predictions.append(Prediction(name, label, index, float(probs[index]), probs))
-    return predictions
+    return probabilities
+
+
+def _label(name, probabilities, class_names):
+    index = int(np.argmax(probabilities))
+    label = class_names[index] if class_names is not None else index
+    return Prediction(name, label, index, float(probabilities[index]), probabilities)
 
 
 def plot_predictions(images, predictions, *, ncols=4, size=2.5, channels=None):
@@ -205,143 +167,3 @@ def _model_io(model):
         )
     classes = output_shape[1] if output_shape[1] > 1 else 2
     return input_shape[1], input_shape[2], input_shape[3], classes
-
-
-def _as_list(images):
-    """[(source or None, image)] for one image, a batch array or a list."""
-    if isinstance(images, (str, os.PathLike)):
-        return [(str(images), images)]
-    if isinstance(images, np.ndarray):
-        if images.ndim == 4:
-            return [(None, image) for image in images]
-        return [(None, images)]
-    if isinstance(images, (list, tuple)):
-        if len(images) == 0:
-            raise ValueError("`images` is empty: give at least one path, PIL image or array.")
-        return [
-            (str(image) if isinstance(image, (str, os.PathLike)) else None, image)
-            for image in images
-        ]
-    from PIL import Image
-
-    if isinstance(images, Image.Image):
-        return [(None, images)]
-    raise ValueError(
-        "`images` must be a file path, a PIL image, a numpy array or a list of these, got "
-        f"{type(images).__name__}."
-    )
-
-
-def _check_pixel_count(pixels, name):
-    from PIL import Image
-
-    limit = Image.MAX_IMAGE_PIXELS
-    if limit is not None and pixels > limit:
-        raise ValueError(
-            f"{name}: {pixels:,} pixels is over Pillow's decompression-bomb limit of "
-            f"{limit:,} (PIL.Image.MAX_IMAGE_PIXELS); refusing to load it."
-        )
-
-
-def _open(path):
-    """Open and fully decode an image file, or raise an error that names it."""
-    from PIL import Image
-
-    path = Path(path)
-    if not path.exists():
-        raise FileNotFoundError(f"{str(path)!r}: no such file.")
-    if not path.is_file():
-        raise ValueError(f"{str(path)!r}: not a file (a folder?); expected an image file.")
-    try:
-        # Pillow only warns between its limit and twice its limit: refuse both.
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()  # decode now: truncated or corrupt data fails here
-                return image.copy()
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as error:
-        raise ValueError(
-            f"{str(path)!r}: over Pillow's decompression-bomb limit of "
-            f"{Image.MAX_IMAGE_PIXELS:,} pixels (PIL.Image.MAX_IMAGE_PIXELS); refusing to "
-            f"load it ({error})."
-        ) from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
-        raise ValueError(
-            f"{str(path)!r}: not a readable image (not an image file, or corrupt or truncated: "
-            f"{error})."
-        ) from None
-
-
-def _pil_to_pixels(image, channels, name):
-    """(H, W, channels) float32 0..255 from a PIL image of any mode."""
-    from PIL import Image, ImageOps
-
-    try:
-        image = ImageOps.exif_transpose(image)
-    except Exception:  # a broken EXIF block should not stop the pixels
-        pass
-    if image.mode in _SIXTEEN_BIT_MODES or image.mode == "F":
-        return _array_to_pixels(np.asarray(image), channels, name)
-    if image.mode == "P" or "transparency" in image.info:
-        image = image.convert("RGBA")
-    if "A" in image.getbands() or image.mode in ("LA", "La", "RGBa", "PA"):
-        # Transparent pixels have arbitrary colours underneath: show them on white.
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-        image = Image.alpha_composite(background, rgba)
-    image = image.convert("L" if channels == 1 else "RGB")
-    pixels = np.asarray(image, dtype=np.float32)
-    return pixels[..., None] if channels == 1 else pixels
-
-
-def _array_to_pixels(array, channels, name):
-    """(H, W, channels) float32 0..255 from a numpy image array."""
-    array = np.asarray(array)
-    if array.ndim == 3 and array.shape[-1] in (1, 3, 4):
-        pass
-    elif array.ndim == 2:
-        array = array[..., None]
-    else:
-        raise ValueError(
-            f"{name}: an image array must be (H, W) or (H, W, C) with C 1, 3 or 4 (or a batch "
-            f"(N, H, W, C)), got shape {array.shape}."
-        )
-    if array.shape[0] < 1 or array.shape[1] < 1:
-        raise ValueError(f"{name}: the image is empty (shape {array.shape}).")
-    _check_pixel_count(array.shape[0] * array.shape[1], name)
-    if array.dtype == bool:
-        pixels = array.astype(np.float32) * 255
-    elif np.issubdtype(array.dtype, np.integer):
-        # 8- and 16-bit types use their range; wider ints (Pillow's mode "I") their values.
-        if array.dtype.itemsize == 1:
-            top = 255.0
-        elif array.dtype.itemsize == 2 or array.max(initial=0) > 255:
-            top = 65535.0
-        else:
-            top = 255.0
-        if array.min(initial=0) < 0 or array.max(initial=0) > 65535:
-            raise ValueError(
-                f"{name}: integer pixels must be 0..255 (8-bit) or 0..65535 (16-bit), got "
-                f"{array.min()}..{array.max()}."
-            )
-        pixels = array.astype(np.float32) * (255.0 / top)
-    elif np.issubdtype(array.dtype, np.floating):
-        if not np.all(np.isfinite(array)):
-            raise ValueError(f"{name}: the image holds NaN or infinite values.")
-        low, high = float(array.min()), float(array.max())
-        if low < 0 or high > 255:
-            raise ValueError(
-                f"{name}: float pixels must be in [0, 255] (or [0, 1]), got {low:g}..{high:g}."
-            )
-        pixels = array.astype(np.float32) * (255.0 if high <= 1 else 1.0)
-    else:
-        raise ValueError(f"{name}: unsupported pixel type {array.dtype}.")
-    if pixels.shape[-1] == 4:  # RGBA: composite over white
-        alpha = pixels[..., 3:] / 255.0
-        pixels = pixels[..., :3] * alpha + 255.0 * (1 - alpha)
-    if channels == 1 and pixels.shape[-1] == 3:
-        # ITU-R 601 luma, the weights of Pillow's convert("L").
-        pixels = pixels @ np.array([[0.299], [0.587], [0.114]], dtype=np.float32)
-    elif channels == 3 and pixels.shape[-1] == 1:
-        pixels = np.repeat(pixels, 3, axis=-1)
-    return pixels.astype(np.float32)
