@@ -1,7 +1,8 @@
 """Check your own blocks and ResNet50 against the package's.
 
     >>> from resnet.checks import check_identity_block
-    >>> check_identity_block(identity_block)  # the function you wrote
+    >>> from resnet import identity_block  # pass the function you wrote instead
+    >>> check_identity_block(identity_block)
     output shape (None, 15, 15, 256): ok
     parameter count 44,768: ok
     layer kinds (3 Conv2D, 3 BatchNormalization, 3 ReLU, 1 Add): ok
@@ -41,7 +42,15 @@ from tensorflow.keras import layers
 from .blocks import BN_EPSILON, convolutional_block, identity_block
 from .model import ResNet50
 
-__all__ = ["check_convolutional_block", "check_identity_block", "check_resnet50"]
+__all__ = [
+    "check_convolutional_block",
+    "check_identity_block",
+    "check_resnet50",
+    "identical_kernels",
+    "max_difference",
+    "print_layer_pairs",
+    "randomize_weights",
+]
 
 TOLERANCE = 1e-4  # on the largest absolute difference, relative to the output's size (if > 1)
 _WEIGHTED = ("Conv2D", "BatchNormalization", "Dense")
@@ -209,22 +218,66 @@ def _fail(what, cause, error=None):
     raise AssertionError(f"{what}\nMost likely cause: {cause}.") from error
 
 
-def _randomize(model, rng):
-    """Random weights, BN moving statistics included, that keep activations of order 1."""
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if isinstance(layer, layers.BatchNormalization):
-            n = weights[0].shape
-            # Small gammas on the last BN of each path keep a deep network's sums tame.
-            scale = 0.3 if layer.name.endswith(("_3_bn", "_0_bn")) else 1.0
-            weights = [scale * rng.uniform(0.5, 1.5, n), rng.normal(0, 0.1, n),
-                       rng.normal(0, 0.1, n), rng.uniform(0.5, 1.5, n)]
-        elif weights:  # Conv2D, Dense: kernel and bias
-            kernel = weights[0]
-            fan_in = int(np.prod(kernel.shape[:-1]))
-            weights = [rng.normal(0, fan_in ** -0.5, kernel.shape)] + [
-                rng.normal(0, 0.1, w.shape) for w in weights[1:]]
-        layer.set_weights([np.asarray(w, dtype="float32") for w in weights])
+def randomize_weights(model, seed=0):
+    """Give every weight of ``model`` random values, BN moving statistics included.
+
+    Fresh BN layers have mean 0 and variance 1 and fresh biases are 0, which would
+    hide a wrong epsilon, a swapped statistic or a missing bias; random values
+    make any such difference show. BN scales (gamma) and moving variances are
+    drawn from U(0.5, 1.5), so that they stay positive; every other weight from
+    N(0, 0.05^2), small enough that activations stay of order 1 through ResNet50.
+
+    Args:
+        model: a Keras model (or layer).
+        seed: an int, or a ``numpy.random.Generator`` to draw from (and advance).
+
+    Returns:
+        The model, with its new weights.
+
+    >>> import numpy as np
+    >>> from tensorflow import keras
+    >>> layer = keras.layers.BatchNormalization()
+    >>> layer.build((None, 4))
+    >>> gamma = randomize_weights(layer, seed=0).get_weights()[0]
+    >>> bool(np.all((gamma >= 0.5) & (gamma <= 1.5)))
+    True
+    """
+    rng = np.random.default_rng(seed)
+    model.set_weights([
+        rng.uniform(0.5, 1.5, size=tuple(w.shape)).astype("float32")
+        if "moving_variance" in _weight_name(w) or "gamma" in _weight_name(w)
+        else rng.normal(0, 0.05, size=tuple(w.shape)).astype("float32")
+        for w in model.weights
+    ])
+    return model
+
+
+def print_layer_pairs(model, reference):
+    """Print each layer's type beside the reference's layer at the same position.
+
+    Returns:
+        Whether the two models' weights have the same shapes, in the same order.
+    """
+    for ours, theirs in zip(model.layers, reference.layers, strict=True):
+        print(f"{type(ours).__name__:>18}  {theirs.name}")
+    return [w.shape for w in model.weights] == [w.shape for w in reference.weights]
+
+
+def identical_kernels(model, reference):
+    """How many conv kernels (4-D weights) ``model`` has, or 0 if one differs from reference's."""
+    pairs = zip(model.get_weights(), reference.get_weights(), strict=True)
+    kernels = [(a, b) for a, b in pairs if a.ndim == 4]
+    return len(kernels) if all(np.array_equal(a, b) for a, b in kernels) else 0
+
+
+def max_difference(model, reference, x):
+    """Copy ``reference``'s weights into ``model``; return max |model(x) - reference(x)|."""
+    model.set_weights(reference.get_weights())
+    return float(np.abs(model.predict(x, verbose=0) - reference.predict(x, verbose=0)).max())
+
+
+def _weight_name(weight):
+    return weight.path if hasattr(weight, "path") else weight.name  # Keras 3, Keras 2
 
 
 def _difference(got, want):
@@ -259,7 +312,7 @@ def _compare(model, reference, x, f, outputs=lambda m: m):
         _fail(f"numbers on fixed inputs: cannot copy the weights of {_describe(want.weighted[i])}"
               f" (shapes {ref_shapes[i]}) into your layer {got.weighted[i].name} (shapes "
               f"{shapes[i]}).", _likely_cause(got, want, f))
-    _randomize(reference, np.random.default_rng(0))
+    randomize_weights(reference, seed=0)
     for layer, ref_layer in zip(got.weighted, want.weighted, strict=True):
         layer.set_weights(ref_layer.get_weights())
     # No `training` argument: this is how Keras predicts, and it shows BN layers that

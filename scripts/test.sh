@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Run every test: lint; the package (Keras 3, then its core under Keras 2); the
-# book built with warnings as errors and checked in headless Chromium; every
-# notebook re-executed and compared by nbval. Prints how long each stage took.
+# docstring examples; the book built with warnings as errors and checked in
+# headless Chromium; every notebook re-executed and compared by nbval. Prints how
+# long each stage took.
+#
+#   bash scripts/test.sh           everything (what CI runs)
+#   bash scripts/test.sh --quick   lint, the fast tests (not marked slow), the doctests
 source "$(dirname "$0")/_env.sh"
 timings=()
 current=""
@@ -26,9 +30,22 @@ report() {
 }
 trap report EXIT
 
+# The package's docstring examples. __main__ runs the CLI when imported; gradcam's and
+# landscape's examples need a trained model and data (not yet marked +SKIP there).
+doctests=(pytest --doctest-modules resnet --ignore=resnet/__main__.py
+          --ignore=resnet/gradcam.py --ignore=resnet/landscape.py -p no:cacheprovider)
+
+if [ "${1:-}" = "--quick" ]; then
+  stage "lint (ruff)" ruff check .
+  stage "pytest (fast)" pytest tests -m "not slow" -p no:cacheprovider
+  stage "doctests" "${doctests[@]}"
+  exit 0
+fi
+
 stage "browser install" bash scripts/install_browser.sh  # Debian's chromium, for test_browser
 stage "lint (ruff)" ruff check .
 stage "pytest (Keras 3)" pytest tests
+stage "doctests" "${doctests[@]}"
 stage "pytest (Keras 2 re-run)" env TF_USE_LEGACY_KERAS=1 pytest tests/test_blocks.py \
   tests/test_model.py tests/test_course_calls.py -p no:cacheprovider
 stage "notebooks (nbval)" pytest --nbval --nbval-current-env --nbval-cell-timeout=900 \

@@ -20,8 +20,8 @@ tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfigu
 
 from tensorflow import keras  # noqa: E402
 
-import resnet  # noqa: E402
 from resnet import data, training  # noqa: E402
+from resnet.model import small_resnet  # noqa: E402
 from resnet.preprocessing import scale_to_unit  # noqa: E402
 
 SIZE, GLOBAL_BATCH, IMAGES = 16, 64, 256
@@ -29,17 +29,7 @@ SIZE, GLOBAL_BATCH, IMAGES = 16, 64, 256
 
 def tiny_resnet():
     """A stem, a convolutional block and an identity block: (B, 16, 16, 1) -> (B, 10)."""
-    inputs = keras.Input((SIZE, SIZE, 1))
-    x = keras.layers.Conv2D(16, 3, padding="same",
-                            kernel_initializer=resnet.glorot_uniform(seed=1))(inputs)
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.Activation("relu")(x)
-    x = resnet.convolutional_block(x, 3, [8, 8, 32], s=2, seed=2)
-    x = resnet.identity_block(x, 3, [8, 8, 32], seed=3)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(10, activation="softmax",
-                                 kernel_initializer=resnet.glorot_uniform(seed=4))(x)
-    return keras.Model(inputs, outputs)
+    return small_resnet(input_shape=(SIZE, SIZE, 1), width=8, bn_momentum=0.99)
 
 
 def batches(images, labels, duplicated):

@@ -1,6 +1,7 @@
 """Shared fixtures. TensorFlow's C++ logs are silenced before it is imported."""
 
 import os
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -9,24 +10,24 @@ import pytest  # noqa: E402
 from tensorflow import keras  # noqa: E402
 
 LEGACY_KERAS = not hasattr(keras, "ops")  # Keras 2 (tf-keras) has no keras.ops
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def randomize_weights(model, seed=0):
-    """Give every weight of ``model`` random values, BN moving statistics included.
+def load_toc():
+    """The book's _toc.yml, parsed."""
+    import yaml
 
-    Fresh BN layers have mean 0 and variance 1, which would hide a wrong epsilon
-    or a wrong statistic; random values make any such difference show.
-    """
-    rng = np.random.default_rng(seed)
-    weights = []
-    for w in model.weights:
-        name = w.path if hasattr(w, "path") else w.name
-        shape = tuple(w.shape)
-        if "moving_variance" in name or "gamma" in name:
-            weights.append(rng.uniform(0.5, 1.5, size=shape).astype("float32"))
-        else:
-            weights.append(rng.normal(0, 0.05, size=shape).astype("float32"))
-    model.set_weights(weights)
+    return yaml.safe_load((ROOT / "_toc.yml").read_text())
+
+
+def toc_files(toc=None):
+    """Every file a _toc.yml tree lists (root, parts, chapters, sections), in reading order."""
+    toc = load_toc() if toc is None else toc
+    found = [toc[key] for key in ("file", "root") if key in toc]
+    for key in ("parts", "chapters", "sections"):
+        for child in toc.get(key, []):
+            found += toc_files(child)
+    return found
 
 
 # Tolerances for a deep network's outputs, from what they separate (measured, see below).
@@ -53,9 +54,55 @@ def assert_close_to_scale(actual, desired, rtol=FEATURE_RTOL):
     np.testing.assert_allclose(actual, desired, rtol=0, atol=rtol * np.abs(desired).max())
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that need the built book (minutes) are slow, wherever they are."""
+    for item in items:
+        if "built_book" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture
+def picture(rng):
+    """A 16x16 RGB uint8 image with a few colours (so a palette holds it exactly)."""
+    palette = rng.integers(0, 256, size=(6, 3))
+    return palette[rng.integers(0, 6, size=(16, 16))].astype(np.uint8)
+
+
+def tiny_model(channels=3, classes=3, size=16, name="tiny"):
+    """A small stand-in for a trained ResNet: same input/output contract, fast."""
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((size, size, channels))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(classes, activation="softmax")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def save_image(image, path, **kwargs):
+    """Save a PIL image (or a uint8 array) to ``path``; return the path."""
+    if isinstance(image, np.ndarray):
+        from PIL import Image
+
+        image = Image.fromarray(image)
+    image.save(path, **kwargs)
+    return path
+
+
+def run_cli(*args, deterministic=False, timeout=600):
+    """``python -m resnet ARGS`` in a fresh process, as a reader would run it."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    if deterministic:
+        env["RESNET_DETERMINISTIC"] = "1"
+    return subprocess.run([sys.executable, "-m", "resnet", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout, env=env)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # each test runs a benchmark in a fresh process
+
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "benchmark.py"
 
 

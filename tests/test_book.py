@@ -10,11 +10,12 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from conftest import load_toc, toc_files
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
-TOC = yaml.safe_load((ROOT / "_toc.yml").read_text())
+TOC = load_toc()
 REPOSITORY_URL = CONFIG["repository"]["url"]
 
 COLAB_CELL = """\
@@ -28,20 +29,7 @@ if "google.colab" in sys.modules:
 LOCAL_PATH = re.compile(r"(/root\b|/tmp/|/work/|/home/|/Users/|site-packages|[A-Z]:\\\\)")
 
 
-def _toc_files(entry):
-    """Every ``file`` in a _toc.yml tree (root, parts, chapters, sections)."""
-    if isinstance(entry, dict):
-        files = [entry["file"]] if "file" in entry else []
-        if "root" in entry:
-            files.append(entry["root"])
-        for key in ("parts", "chapters", "sections"):
-            for child in entry.get(key, []):
-                files += _toc_files(child)
-        return files
-    return []
-
-
-TOC_FILES = _toc_files(TOC)
+TOC_FILES = toc_files(TOC)
 
 
 def _chapter_ids():

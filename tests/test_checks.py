@@ -159,6 +159,7 @@ def _resnet50(pool_padding=True, conv2_stride=1, course_head=True):
     return ResNet50
 
 
+@pytest.mark.slow
 def test_resnet50_checks(capsys):
     check_resnet50(resnet.ResNet50)
     check_resnet50(_resnet50())  # the course's head is the same function at 64x64
@@ -169,6 +170,7 @@ def test_resnet50_checks(capsys):
         check_resnet50(_resnet50(conv2_stride=2, course_head=False))
 
 
+@pytest.mark.slow  # a fresh process importing TensorFlow
 def test_import_resnet_does_not_import_the_checks():
     code = "import sys, resnet; print('resnet.checks' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

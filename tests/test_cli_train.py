@@ -15,21 +15,16 @@ import time
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from PIL import Image
 from tensorflow import keras
 
 from resnet import cli, training
 
+pytestmark = pytest.mark.slow  # every test trains or starts `python -m resnet` (minutes)
+
 CLASSES = ("circle", "square", "stripes")
 EPOCHS = 3
-
-
-def _cli(*args, deterministic=False):
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    if deterministic:
-        env["RESNET_DETERMINISTIC"] = "1"
-    return subprocess.run([sys.executable, "-m", "resnet", *map(str, args)], capture_output=True,
-                          text=True, timeout=600, env=env)
 
 
 def _train_args(folder, out):
@@ -68,7 +63,7 @@ def folder(tmp_path_factory):
 def uninterrupted(folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("run") / "shapes.keras"
     logdir = tmp_path_factory.mktemp("logs")
-    result = _cli(*_train_args(folder, out), "--logdir", logdir, deterministic=True)
+    result = run_cli(*_train_args(folder, out), "--logdir", logdir, deterministic=True)
     assert result.returncode == 0, result.stderr[-3000:]
     return result, out, logdir
 
@@ -113,7 +108,7 @@ def test_tensorboard_logs_are_written(uninterrupted):
 def test_predict_names_the_classes_without_being_told(uninterrupted, folder):
     _, out, _ = uninterrupted
     images = [folder / "square" / "0.png", folder / "stripes" / "0.png"]
-    result = _cli("predict", *images, "--model", out)
+    result = run_cli("predict", *images, "--model", out)
     assert result.returncode == 0, result.stderr[-3000:]
     lines = result.stdout.strip().splitlines()
     assert len(lines) == 2
@@ -146,7 +141,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_stopped(
         process.wait()
     assert training.finished_epochs(backup) == 1 and not out.exists()
 
-    result = _cli(*_train_args(folder, out), deterministic=True)
+    result = run_cli(*_train_args(folder, out), deterministic=True)
     assert result.returncode == 0, result.stderr[-3000:]
     assert f"Resuming at epoch 2 of {EPOCHS}: epochs 1-1 finished before" in result.stdout
     assert "Epoch 1/" not in result.stdout and f"Epoch 2/{EPOCHS}" in result.stdout
@@ -185,7 +180,7 @@ def _refused(capsys, args):
 
 
 def test_a_missing_folder_is_refused_with_exit_code_2():
-    result = _cli("train", "no/such/folder", "--out", "m.keras")
+    result = run_cli("train", "no/such/folder", "--out", "m.keras")
     assert result.returncode == 2
     assert "no/such/folder" in result.stderr and "Traceback" not in result.stderr
 

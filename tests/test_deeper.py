@@ -5,10 +5,13 @@
 
 import numpy as np
 import pytest
-from conftest import PROBABILITY_ATOL, assert_close_to_scale, randomize_weights
+from conftest import PROBABILITY_ATOL, assert_close_to_scale
 from tensorflow import keras
 
 import resnet
+from resnet.checks import randomize_weights
+
+pytestmark = pytest.mark.slow  # ResNet101 and ResNet152 at 224x224, twice each
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,8 @@
 import io
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import save_image, tiny_model
 from PIL import Image
 from tensorflow import keras
 
@@ -12,47 +10,25 @@ import resnet
 from resnet import evaluate, load_image
 
 
-def _tiny_model(channels=3, classes=3, size=16, name="tiny"):
-    """A small stand-in for a trained ResNet: same input/output contract, fast."""
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input((size, size, channels))
-    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
-    x = keras.layers.Flatten()(x)
-    outputs = keras.layers.Dense(classes, activation="softmax")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
 @pytest.fixture(scope="module")
 def rgb_model():
-    return _tiny_model(3)
+    return tiny_model(3)
 
 
 @pytest.fixture(scope="module")
 def grey_model():
-    return _tiny_model(1)
-
-
-@pytest.fixture
-def picture(rng):
-    """A 16x16 RGB uint8 image with a few colours (so a palette holds it exactly)."""
-    palette = rng.integers(0, 256, size=(6, 3))
-    return palette[rng.integers(0, 6, size=(16, 16))].astype(np.uint8)
+    return tiny_model(1)
 
 
 def _probs(predictions):
     return np.stack([p.probabilities for p in predictions])
 
 
-def _save(image, path, **kwargs):
-    image.save(path, **kwargs)
-    return path
-
-
 # Accepted input forms -------------------------------------------------------------------
 
 
 def test_every_input_form_gives_the_same_prediction(rgb_model, picture, tmp_path):
-    path = _save(Image.fromarray(picture), tmp_path / "picture.png")
+    path = save_image(Image.fromarray(picture), tmp_path / "picture.png")
     expected = _probs(evaluate(rgb_model, picture))
     for form in (
         str(path), path, [path], [str(path)], Image.fromarray(picture), [Image.fromarray(picture)],
@@ -64,7 +40,7 @@ def test_every_input_form_gives_the_same_prediction(rgb_model, picture, tmp_path
 
 def test_a_mixed_list_keeps_order_and_names_its_files(rgb_model, picture, tmp_path):
     other = 255 - picture
-    path = _save(Image.fromarray(other), tmp_path / "other.png")
+    path = save_image(Image.fromarray(other), tmp_path / "other.png")
     predictions = evaluate(rgb_model, [picture, path, Image.fromarray(picture)])
     assert [p.source for p in predictions] == ["image 0", str(path), "image 2"]
     np.testing.assert_allclose(predictions[0].probabilities, predictions[2].probabilities)
@@ -99,7 +75,7 @@ def test_images_are_resized_and_preprocessed_like_training(rgb_model, rng):
 
 
 def test_imagenet_models_get_imagenet_preprocessing(picture):
-    model = _tiny_model(3, name="resnet50_imagenet")
+    model = tiny_model(3, name="resnet50_imagenet")
     expected = model(np.asarray(resnet.imagenet_caffe(picture[None].astype(np.float32)))).numpy()
     np.testing.assert_allclose(evaluate(model, picture)[0].probabilities, expected[0], atol=1e-5)
 
@@ -120,7 +96,7 @@ def test_colour_modes_become_the_same_rgb(mode, picture, tmp_path):
     image = Image.fromarray(picture)
     image = image.quantize(16) if mode == "P" else image.convert(mode)
     suffix = ".tiff" if mode == "CMYK" else ".png"
-    path = _save(image, tmp_path / f"picture{suffix}")
+    path = save_image(image, tmp_path / f"picture{suffix}")
     np.testing.assert_array_equal(load_image(path), picture.astype(np.float32))
     np.testing.assert_array_equal(load_image(image), picture.astype(np.float32))
 
@@ -141,7 +117,7 @@ def test_greyscale_and_16_bit_images_give_grey_pixels(grey_model, rng, tmp_path)
     grey = rng.integers(0, 256, size=(16, 16)).astype(np.uint8)
     expected = grey[..., None].astype(np.float32)
     np.testing.assert_array_equal(load_image(Image.fromarray(grey), channels=1), expected)
-    sixteen = _save(Image.fromarray(grey.astype(np.uint16) * 257), tmp_path / "grey16.png")
+    sixteen = save_image(Image.fromarray(grey.astype(np.uint16) * 257), tmp_path / "grey16.png")
     with Image.open(sixteen) as opened:
         assert opened.mode.startswith("I")  # Pillow reads it as a 16-bit mode
     np.testing.assert_allclose(load_image(sixteen, channels=1), expected, atol=1e-3)
@@ -152,7 +128,7 @@ def test_greyscale_and_16_bit_images_give_grey_pixels(grey_model, rng, tmp_path)
     np.testing.assert_allclose(load_image(rgb, channels=1), expected, atol=1)
     one_bit = Image.fromarray(grey > 127).convert("1")
     np.testing.assert_array_equal(np.unique(load_image(one_bit, channels=1)), [0, 255])
-    la = _save(Image.fromarray(grey).convert("LA"), tmp_path / "la.png")
+    la = save_image(Image.fromarray(grey).convert("LA"), tmp_path / "la.png")
     np.testing.assert_array_equal(load_image(la, channels=1), expected)
     predictions = evaluate(grey_model, [sixteen, la, grey, rgb])
     np.testing.assert_allclose(_probs(predictions), _probs(predictions)[[0, 0, 0, 0]], atol=1e-3)
@@ -162,7 +138,7 @@ def test_exif_orientation_is_applied(picture, tmp_path):
     image = Image.fromarray(picture)
     exif = image.getexif()
     exif[0x0112] = 6  # "rotate 90 clockwise to display"
-    path = _save(image, tmp_path / "rotated.png", exif=exif)
+    path = save_image(image, tmp_path / "rotated.png", exif=exif)
     np.testing.assert_array_equal(load_image(path), np.rot90(picture, k=-1))
 
 
@@ -209,7 +185,7 @@ def test_a_folder_is_not_an_image(rgb_model, tmp_path):
 
 @pytest.mark.parametrize("factor", [1.5, 3])  # Pillow warns below 2x its limit, fails above
 def test_decompression_bombs_are_refused(rgb_model, picture, tmp_path, monkeypatch, factor):
-    path = _save(Image.fromarray(picture), tmp_path / "bomb.png")
+    path = save_image(Image.fromarray(picture), tmp_path / "bomb.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", int(16 * 16 / factor))
     with pytest.raises(ValueError, match=r"bomb\.png.*decompression-bomb"):
         evaluate(rgb_model, path)
@@ -273,69 +249,3 @@ def test_plot_predictions_draws_one_titled_panel_per_image(rgb_model, picture):
     assert len(titles) == 3 and all("%" in t for t in titles)
     with pytest.raises(ValueError, match="one entry per image"):
         resnet.plot_predictions(images, predictions[:2])
-
-
-# The command line -----------------------------------------------------------------------
-
-
-def _cli(*args):
-    return subprocess.run([sys.executable, "-m", "resnet", *map(str, args)],
-                          capture_output=True, text=True, timeout=300)
-
-
-@pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    _tiny_model(3).save(path)
-    return path
-
-
-def test_cli_predict_prints_one_line_per_image(saved_model, picture, tmp_path):
-    first = _save(Image.fromarray(picture), tmp_path / "first.png")
-    second = _save(Image.fromarray(255 - picture), tmp_path / "second.png")
-    result = _cli("predict", first, second, "--model", saved_model, "--class-names", "a", "b", "c")
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 2
-    expected = evaluate(keras.models.load_model(saved_model), [first, second],
-                        class_names=["a", "b", "c"])
-    for line, prediction in zip(lines, expected, strict=True):
-        assert line == f"{prediction.source}: {prediction.label} ({prediction.probability:.3f})"
-
-
-@pytest.mark.parametrize(
-    "args, message",
-    [
-        (["missing.png"], "missing.png"),
-        (["{model}", "--class-names", "a", "b"], "class_names"),
-    ],
-)
-def test_cli_predict_errors_are_one_line_not_a_traceback(saved_model, args, message):
-    args = [str(saved_model) if a == "{model}" else a for a in args]
-    result = _cli("predict", *args, "--model", saved_model)
-    assert result.returncode == 2
-    assert message in result.stderr and "Traceback" not in result.stderr
-
-
-def test_cli_predict_names_a_missing_or_unreadable_model(tmp_path, picture):
-    image = _save(Image.fromarray(picture), tmp_path / "p.png")
-    result = _cli("predict", image, "--model", tmp_path / "nope.keras")
-    assert result.returncode == 2 and "nope.keras" in result.stderr
-    junk = tmp_path / "junk.keras"
-    junk.write_text("not a model")
-    result = _cli("predict", image, "--model", junk)
-    assert result.returncode == 2 and "junk.keras" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_cli_loading_keeps_safe_mode(tmp_path, picture):
-    # A Lambda layer holds Python bytecode: safe mode must refuse to run it.
-    inputs = keras.Input((16, 16, 3))
-    x = keras.layers.Lambda(lambda t: t * 2.0)(inputs)
-    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.Flatten()(x))
-    path = Path(tmp_path / "lambda.keras")
-    keras.Model(inputs, outputs).save(path)
-    image = _save(Image.fromarray(picture), tmp_path / "p.png")
-    result = _cli("predict", image, "--model", path)
-    assert result.returncode == 2
-    assert "safe" in result.stderr.lower() and "Traceback" not in result.stderr

@@ -1,9 +1,10 @@
 import numpy as np
 import pytest
-from conftest import LEGACY_KERAS, PROBABILITY_ATOL, assert_close_to_scale, randomize_weights
+from conftest import LEGACY_KERAS, PROBABILITY_ATOL, assert_close_to_scale
 from tensorflow import keras
 
 import resnet
+from resnet.checks import randomize_weights
 
 
 def _reference(input_shape, classes):

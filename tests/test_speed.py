@@ -9,6 +9,7 @@ from tensorflow import keras
 
 import resnet
 from resnet import data, speed, training
+from resnet.model import small_resnet
 
 ON_GPU = bool(speed.gpus())
 
@@ -68,22 +69,7 @@ def test_default_strategy_on_this_machine():
     assert (speed.device_name() == "CPU") is not ON_GPU
 
 
-def _small_resnet():
-    """A stem and two blocks for 8x8 greyscale digits; float32 classifier."""
-    inputs = keras.Input((8, 8, 1))
-    x = keras.layers.Conv2D(32, 3, padding="same",
-                            kernel_initializer=resnet.glorot_uniform(seed=1))(inputs)
-    x = keras.layers.BatchNormalization(momentum=0.9)(x)
-    x = keras.layers.Activation("relu")(x)
-    x = resnet.convolutional_block(x, 3, [16, 16, 64], s=2, seed=2, bn_momentum=0.9)
-    x = resnet.identity_block(x, 3, [16, 16, 64], seed=3, initializer=resnet.glorot_uniform,
-                              bn_momentum=0.9)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(10, activation="softmax", dtype="float32",
-                                 kernel_initializer=resnet.glorot_uniform(seed=4))(x)
-    return keras.Model(inputs, outputs)
-
-
+@pytest.mark.slow
 def test_mixed_precision_accuracy_matches_float32_on_digits():
     # Mixed precision is forced here: "auto" keeps float32 on a CPU. float16 on a
     # CPU is slow but computes the same rounding as on a GPU, which is what matters.
@@ -98,7 +84,7 @@ def test_mixed_precision_accuracy_matches_float32_on_digits():
         for precision in accuracy:
             keras.utils.set_random_seed(seed)
             model, history = training.train(
-                _small_resnet, digits.train, epochs=epochs, mixed_precision=precision,
+                small_resnet, digits.train, epochs=epochs, mixed_precision=precision,
                 jit_compile=False,
                 optimizer=lambda: keras.optimizers.Adam(
                     keras.optimizers.schedules.CosineDecay(2e-3, epochs * steps)),
@@ -112,6 +98,7 @@ def test_mixed_precision_accuracy_matches_float32_on_digits():
     assert abs(mean["mixed_float16"] - mean["float32"]) <= 0.01
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_on_two_cpu_replicas_matches_one_device():
     child = Path(__file__).with_name("_speed_mirrored.py")
     result = subprocess.run([sys.executable, str(child)], capture_output=True, text=True,
