@@ -32,6 +32,7 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
+from conftest import toc_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,11 +73,7 @@ def _config():
 
 
 def _toc_pages():
-    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
-    files = [toc["root"]]
-    for part in toc.get("parts", []):
-        files += [chapter["file"] for chapter in part["chapters"]]
-    return tuple(f"{name}.html" for name in files)
+    return tuple(f"{name}.html" for name in toc_files())
 
 
 def _repository():
