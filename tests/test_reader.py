@@ -67,7 +67,8 @@ def test_the_sidebar_numbers_the_chapters_as_their_files():
 
 # --- cross-references -------------------------------------------------------------------
 
-_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n]*\n.*?^\1\s*$", re.M | re.S)
+# A code fence, not a directive: ```{admonition} holds prose that is scanned like the rest.
+_FENCE = re.compile(r"^(`{3,}|~{3,})(?!\{)[^\n]*\n.*?^\1\s*$", re.M | re.S)
 _ROLE = re.compile(r"\{(?:doc|ref|numref)\}`([^`]*)`")
 _LINK = re.compile(r"\[([^\]]*)\]\(([^)\s]*)\)")
 _CODE = re.compile(r"`[^`\n]*`")
@@ -137,6 +138,8 @@ def test_a_false_or_unlinked_reference_is_caught():
     assert reference_problems(source, ["See {doc}`chapter 9 <../notebooks/08_x>`."],
                               {"notebooks/08_x": 8})
     assert reference_problems(source, ["See [chapter 3](../notebooks/04_resnet50.ipynb)."],
+                              numbers)
+    assert reference_problems(source, ["```{admonition} Solution\nAs chapter 4 showed.\n```"],
                               numbers)
     assert not reference_problems(source, ["See {doc}`chapter 4 <../notebooks/04_resnet50>`,"
                                            " `chapter 2` in code, [chapter 14](https://x.org)."],
