@@ -50,7 +50,9 @@ def test_an_input_of_unknown_size_or_not_a_model_is_refused():
 
 
 @pytest.mark.parametrize(
-    ("build", "depth"), [(resnet.ResNet50, 50), (resnet.ResNet101, 101), (resnet.ResNet152, 152)]
+    ("build", "depth"),
+    [(resnet.ResNet50, 50), pytest.param(resnet.ResNet101, 101, marks=pytest.mark.slow),
+     pytest.param(resnet.ResNet152, 152, marks=pytest.mark.slow)],
 )
 def test_cost_at_224_matches_the_papers_table_1_within_5_percent(build, depth):
     macs = multiply_accumulates(build(input_shape=(224, 224, 3), classes=1000))

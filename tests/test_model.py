@@ -15,7 +15,8 @@ def _reference(input_shape, classes):
 
 @pytest.mark.parametrize(
     ("input_shape", "classes", "params"),
-    [((64, 64, 3), 6, 23_600_006), ((224, 224, 3), 1000, 25_636_712)],
+    [((64, 64, 3), 6, 23_600_006),
+     pytest.param((224, 224, 3), 1000, 25_636_712, marks=pytest.mark.slow)],
 )
 def test_same_weights_and_function_as_keras_applications(input_shape, classes, params, rng):
     ours = resnet.ResNet50(input_shape=input_shape, classes=classes)
@@ -88,6 +89,7 @@ def test_no_two_layers_start_with_the_same_kernel():
                 assert not np.array_equal(group[i], group[j])
 
 
+@pytest.mark.slow
 def test_prediction_of_one_image_does_not_depend_on_the_batch(rng):
     model = resnet.ResNet50(input_shape=(32, 32, 3), classes=4)
     randomize_weights(model, seed=1)
@@ -107,6 +109,7 @@ def test_bn_arguments_reach_every_bn_layer():
     assert {(bn.momentum, bn.epsilon) for bn in bns} == {(0.9, 1e-3)}
 
 
+@pytest.mark.slow  # builds ResNet101 and ResNet152
 def test_deeper_networks_share_the_builder():
     assert resnet.ResNet101(input_shape=(32, 32, 3)).name == "resnet101"
     model = resnet.ResNet152(input_shape=(32, 32, 3), classes=3)

@@ -28,6 +28,7 @@ def trained(digits):
     return training.train_resnet50(digits, epochs=EPOCHS, jit_compile=False, seed=0)
 
 
+@pytest.mark.slow
 def test_a_short_recipe_run_beats_chance_by_a_wide_margin(trained, digits):
     history = trained.history.history
     _, test_accuracy = trained.model.evaluate(digits.test, verbose=0)
@@ -58,6 +59,7 @@ def test_warmup_cosine_rises_to_its_peak_then_decays_to_zero():
     assert rates[40] < 1e-9
 
 
+@pytest.mark.slow
 def test_evaluate_agrees_with_the_training_pipeline(trained, digits):
     model = trained.model
     test = digits.arrays["test"]
@@ -72,6 +74,7 @@ def test_evaluate_agrees_with_the_training_pipeline(trained, digits):
                                               for i in expected[:40].argmax(axis=-1)]
 
 
+@pytest.mark.slow
 def test_save_model_drops_the_optimizer_and_reloads_identically(trained, digits, tmp_path):
     model = trained.model
     path = training.save_model(model, tmp_path / "digits.keras")
@@ -88,6 +91,7 @@ def test_save_model_drops_the_optimizer_and_reloads_identically(trained, digits,
     assert reloaded.name == model.name
 
 
+@pytest.mark.slow
 def test_save_model_refuses_other_suffixes(trained, tmp_path):
     with pytest.raises(ValueError, match="`path` must end in '.keras'"):
         training.save_model(trained.model, tmp_path / "digits.h5")
@@ -150,6 +154,7 @@ def test_the_xla_choice_measures_both_and_is_remembered(tmp_path, monkeypatch):
     assert "measured now" in other.reason
 
 
+@pytest.mark.slow
 def test_train_auto_measures_and_says_why(tmp_path, monkeypatch):
     monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
     x = np.random.default_rng(0).uniform(size=(16, 16, 16, 1)).astype("float32")

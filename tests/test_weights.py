@@ -54,6 +54,7 @@ def test_weights_of_another_shape_raise_a_value_error_that_says_what_fits(tmp_pa
         resnet.ResNet50(**kwargs, weights=tmp_path / "reference.h5")
 
 
+@pytest.mark.slow
 def test_weights_of_another_depth_raise_a_value_error_naming_it(tmp_path):
     resnet.ResNet101(**SMALL).save_weights(str(tmp_path / "deep.weights.h5"))
     with pytest.raises(ValueError, match="holds weights for ResNet101"):
@@ -101,6 +102,7 @@ def test_imagenet_offline_raises_a_connection_error_saying_a_download_is_needed(
         resnet.ResNet101(input_shape=(224, 224, 3), classes=1000, weights="imagenet")
 
 
+@pytest.mark.slow
 def test_imagenet_downloads_the_published_file_and_names_the_model(monkeypatch, tmp_path):
     published = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
     reference = _reference(published, input_shape=(224, 224, 3), classes=1000)
