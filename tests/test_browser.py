@@ -192,9 +192,7 @@ DEFAULT_DPI = 96  # an image that states no dpi: one pixel is one CSS px
 # their figure problems only if they go away, so that the entry is removed.
 FIGURES_PENDING = {
     f"notebooks/{name}.html": "figure text too small as shown (issue #14)"
-    for name in ("01_residual_learning", "04_resnet50", "05_training", "06_your_own_images",
-                 "07_degradation",
-                 "08_imagenet_equivalence", "09_deeper_resnets", "11_loss_landscape")
+    for name in ("05_training", "06_your_own_images")
 }
 
 
