@@ -274,7 +274,10 @@ def test_a_figure_without_caption_or_alt_text_is_caught():
     assert figure_problems(good.split("<p>")[0], 4)
 
 
-_FONT_SIZE = re.compile(r"""\b(?:fontsize|size|labelsize)\s*=\s*(["']?)([\w.-]+)\1""")
+# fontsize=/labelsize= take points or a name; a bare size= is a font size only as a name
+# (size="small"): plotting helpers also take size= in inches.
+_FONT_SIZE = re.compile(r"""\b(?:fontsize|labelsize)\s*=\s*(["']?)([\w.-]+)\1"""
+                        r"""|\bsize\s*=\s*(["'])([\w-]+)\3""")
 _SMALL_NAMES = {"xx-small", "x-small", "small", "smaller"}
 _FONT_SETUP = re.compile(r"""["']font\.size["']\s*:\s*(\d+(?:\.\d+)?)""")
 
@@ -289,7 +292,7 @@ def font_problems(cells):
         if setup:
             size = float(setup[1])
         for match in _FONT_SIZE.finditer(cell.source):
-            value = match[2]
+            value = match[2] or match[4]
             small = value in _SMALL_NAMES or (
                 re.fullmatch(r"\d+(\.\d+)?", value) and float(value) < FIGURE_TEXT_PT)
             if small:
@@ -320,3 +323,4 @@ def test_small_figure_text_is_caught():
     assert font_problems([draw])
     assert font_problems([setup, nbformat.v4.new_code_cell("ax.legend(fontsize=8)")])
     assert font_problems([setup, nbformat.v4.new_code_cell('ax.text(0, 0, "x", size="small")')])
+    assert not font_problems([setup, nbformat.v4.new_code_cell("plot_predictions(p, size=1.6)")])
