@@ -9,7 +9,7 @@ ORANGE = "#fde9c9"  # BN and ReLU
 RED = "#c0392b"  # the shortcut
 
 
-def box(ax, xy, text, color=BLUE, width=2.6, height=0.62, fontsize=11):
+def box(ax, xy, text, color=BLUE, width=2.6, height=0.62, fontsize=12):
     """A rounded box of ``width`` x ``height`` centred on ``xy``, with ``text`` inside."""
     from matplotlib.patches import FancyBboxPatch
 

@@ -163,7 +163,7 @@ def plot_grad_cam(model, images, class_names=None, *, labels=None, class_index=N
         if labels is not None:
             true = class_names[labels[i]] if class_names is not None else labels[i]
             title += f"\ntrue {true}" + ("" if labels[i] == prediction.index else " \u2717")
-        ax.set_title(title, fontsize=11)
+        ax.set_title(title, fontsize=12)
     fig.tight_layout()
     return fig
 

@@ -145,7 +145,7 @@ def plot_predictions(images, predictions, *, ncols=4, size=2.5, channels=None):
             ax.imshow(pixels[..., 0], cmap="gray", vmin=0, vmax=255)
         else:
             ax.imshow(pixels.astype(np.uint8))
-        ax.set_title(f"{prediction.label} ({prediction.probability:.0%})", fontsize=10)
+        ax.set_title(f"{prediction.label} ({prediction.probability:.0%})", fontsize=12)
     fig.tight_layout()
     return fig
 

@@ -324,3 +324,12 @@ def test_small_figure_text_is_caught():
     assert font_problems([setup, nbformat.v4.new_code_cell("ax.legend(fontsize=8)")])
     assert font_problems([setup, nbformat.v4.new_code_cell('ax.text(0, 0, "x", size="small")')])
     assert not font_problems([setup, nbformat.v4.new_code_cell("plot_predictions(p, size=1.6)")])
+
+
+def test_the_package_draws_with_legible_text():
+    # The chapters draw with resnet.diagrams, resnet.plot_predictions and resnet.plot_grad_cam.
+    problems = []
+    for path in sorted((ROOT / "resnet").glob("*.py")):
+        cell = nbformat.v4.new_code_cell(path.read_text(encoding="utf-8"))
+        problems += [f"{path.name}: {p.split(': ', 1)[1]}" for p in font_problems([cell])]
+    assert not problems, "\n".join(problems)
