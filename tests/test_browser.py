@@ -190,10 +190,7 @@ DEFAULT_DPI = 96  # an image that states no dpi: one pixel is one CSS px
 
 # Chapters whose figures are not yet legible (their owner fixes them): the check reports
 # their figure problems only if they go away, so that the entry is removed.
-FIGURES_PENDING = {
-    f"notebooks/{name}.html": "figure text too small as shown (issue #14)"
-    for name in ("05_training", "06_your_own_images")
-}
+FIGURES_PENDING = {}
 
 
 def _figure_dpi(book, url):

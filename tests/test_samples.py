@@ -23,9 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 # Chapters whose owner has still to add the set-up call (a strict expected failure).
-FRESH_DIRECTORY_PENDING = {
-    "06_your_own_images": "reads images/ without calling resnet.samples.copy_sample_images()",
-}
+FRESH_DIRECTORY_PENDING = {}
 
 
 def test_copy_sample_images_fills_an_empty_folder(tmp_path):

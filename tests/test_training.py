@@ -84,7 +84,7 @@ def test_save_model_drops_the_optimizer_and_reloads_identically(trained, digits,
     # Adam keeps two moments per weight: without them the file is about a third.
     assert path.stat().st_size < 0.5 * with_optimizer.stat().st_size
     reloaded = keras.models.load_model(path)  # safe mode (the default) suffices
-    assert reloaded.optimizer is None or not reloaded.optimizer.variables
+    assert getattr(reloaded, "optimizer", None) is None  # saved uncompiled
     images, _ = next(iter(digits.test))
     np.testing.assert_array_equal(reloaded.predict(images, verbose=0),
                                   model.predict(images, verbose=0))
