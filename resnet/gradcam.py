@@ -29,7 +29,7 @@ import tensorflow as tf
 from tensorflow import keras
 
 from .images import _as_list, load_image
-from .inference import _model_io, evaluate
+from .inference import _image_grid, _model_io, _show_pixels, evaluate
 from .preprocessing import preprocess, preprocessing_for
 
 # A map whose largest value is below this share of the largest term summed into it
@@ -130,7 +130,6 @@ def plot_grad_cam(model, images, class_names=None, *, labels=None, class_index=N
         The matplotlib Figure. The heatmap is stretched over the whole image,
         which is how ``evaluate`` resizes it for the model.
     """
-    import matplotlib.pyplot as plt
 
     sources = _as_list(images)
     predictions = evaluate(model, images, class_names, preprocessing=preprocessing)
@@ -142,21 +141,13 @@ def plot_grad_cam(model, images, class_names=None, *, labels=None, class_index=N
                 f"`labels` must have one entry per image ({len(sources)}), got {len(labels)}."
             )
     channels = _model_io(model)[2]
-    ncols = max(1, min(ncols, len(sources)))
-    nrows = -(-len(sources) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.5),
-                             squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
+    fig, axes = _image_grid(len(sources), ncols, size, title_height=0.5)
     for i, (ax, (source, image), prediction, heatmap) in enumerate(
-        zip(axes.flat, sources, predictions, maps, strict=False)
+        zip(axes, sources, predictions, maps, strict=False)
     ):
         pixels = load_image(image, channels, name=source or f"image {i}")
         rows, cols = pixels.shape[:2]
-        if channels == 1:
-            ax.imshow(pixels[..., 0], cmap="gray", vmin=0, vmax=255)
-        else:
-            ax.imshow(pixels.astype(np.uint8))
+        _show_pixels(ax, pixels, channels)
         ax.imshow(heatmap, cmap="jet", alpha=alpha, vmin=0, vmax=1, extent=(0, cols, rows, 0),
                   interpolation="bilinear")
         title = f"{prediction.label} ({prediction.probability:.0%})"

@@ -125,26 +125,15 @@ def plot_predictions(images, predictions, *, ncols=4, size=2.5, channels=None):
     Returns:
         The matplotlib Figure.
     """
-    import matplotlib.pyplot as plt
-
     sources = _as_list(images)
     if len(sources) != len(predictions):
         raise ValueError(
             f"`predictions` must have one entry per image ({len(sources)}), got "
             f"{len(predictions)}."
         )
-    ncols = max(1, min(ncols, len(sources)))
-    nrows = -(-len(sources) // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.3),
-                             squeeze=False)
-    for ax in axes.flat:
-        ax.axis("off")
-    for ax, (source, image), prediction in zip(axes.flat, sources, predictions, strict=False):
-        pixels = load_image(image, channels or 3, name=source)
-        if channels == 1:
-            ax.imshow(pixels[..., 0], cmap="gray", vmin=0, vmax=255)
-        else:
-            ax.imshow(pixels.astype(np.uint8))
+    fig, axes = _image_grid(len(sources), ncols, size, title_height=0.3)
+    for ax, (source, image), prediction in zip(axes, sources, predictions, strict=False):
+        _show_pixels(ax, load_image(image, channels or 3, name=source), channels)
         ax.set_title(f"{prediction.label} ({prediction.probability:.0%})", fontsize=12)
     fig.tight_layout()
     return fig
@@ -167,3 +156,24 @@ def _model_io(model):
         )
     classes = output_shape[1] if output_shape[1] > 1 else 2
     return input_shape[1], input_shape[2], input_shape[3], classes
+
+
+def _image_grid(count, ncols, size, title_height):
+    """A figure for ``count`` images in rows of ``ncols``, axes off: (figure, flat axes)."""
+    import matplotlib.pyplot as plt
+
+    ncols = max(1, min(ncols, count))
+    nrows = -(-count // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + title_height),
+                             squeeze=False)
+    for ax in axes.flat:
+        ax.axis("off")
+    return fig, axes.flat
+
+
+def _show_pixels(ax, pixels, channels):
+    """Draw (H, W, C) 0..255 pixels: grey for one channel, RGB for three."""
+    if channels == 1:
+        ax.imshow(pixels[..., 0], cmap="gray", vmin=0, vmax=255)
+    else:
+        ax.imshow(pixels.astype(np.uint8))
