@@ -188,11 +188,6 @@ _LAYOUT_JS = """(checkScroll) => {
 FIGURE_TEXT_PT = 12
 DEFAULT_DPI = 96  # an image that states no dpi: one pixel is one CSS px
 
-# Chapters whose figures are not yet legible (their owner fixes them): the check reports
-# their figure problems only if they go away, so that the entry is removed.
-FIGURES_PENDING = {}
-
-
 def _figure_dpi(book, url):
     from PIL import Image
 
@@ -382,13 +377,7 @@ def check_page(context, book, path, screenshot=None):
                 if main["h1"] != 1:
                     problems.append(f"{main['h1']} top-level headings, expected 1")
         if path in book.pages:
-            layout = _layout_problems(book, page)
-            if path in FIGURES_PENDING:
-                figures = [p for p in layout if p.startswith("figure ")]
-                layout = [p for p in layout if not p.startswith("figure ")]
-                if not figures and page.viewport_size["width"] >= DESKTOP_MIN_WIDTH:
-                    layout.append("its figures are legible now: remove it from FIGURES_PENDING")
-            problems += layout
+            problems += _layout_problems(book, page)
         if path in book.pages and _is_chapter(path):
             problems += _colab_problems(book, path, page)
             problems += _badge_problems(book, path, page)
@@ -602,7 +591,7 @@ def test_a_broken_copy_is_caught(browser, book, tmp_path, kind):
     breaker, expected = BREAKS[kind]
     html = tmp_path / "html"
     shutil.copytree(book.html, html, ignore=shutil.ignore_patterns(SCREENSHOTS))
-    for path in (p for p in book.pages if _is_chapter(p) and p not in FIGURES_PENDING):
+    for path in (p for p in book.pages if _is_chapter(p)):
         broken = breaker((html / path).read_text(encoding="utf-8"))
         if broken is not None:
             break

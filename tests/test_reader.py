@@ -3,9 +3,7 @@ inside their dropdowns; figures with a numbered caption, alt text and legible te
 
 The cross-references are read from the sources (the notebooks' markdown and book/*.md);
 dropdowns, captions and alt text from the built HTML, since that is what a reader gets.
-Each check is shown to catch a broken copy. Chapters still to be fixed are listed in the
-``*_PENDING`` sets below, as strict expected failures: when one is fixed, its test passes
-unexpectedly and fails, until the entry is removed.
+Each check is shown to catch a broken copy.
 """
 
 import re
@@ -24,18 +22,10 @@ PAGES = sorted((ROOT / "book").glob("*.md"))
 SOURCES = NOTEBOOKS + PAGES
 
 # Chapters not fixed yet (issue #14); see the module docstring.
-REFERENCES_PENDING = set()
-DROPDOWNS_PENDING = set()
-FIGURES_PENDING = set()
 
 # The smallest text a figure may have, in points (tests/test_browser.py checks that text of
 # this size is shown at least as large as the page's code).
 FIGURE_TEXT_PT = 12
-
-
-def _pending(ids, pending, reason):
-    return [pytest.param(i, marks=pytest.mark.xfail(strict=True, reason=reason))
-            if i in pending else i for i in ids]
 
 
 # --- chapter numbers --------------------------------------------------------------------
@@ -118,8 +108,7 @@ def reference_problems(source, texts, numbers):
 
 @pytest.mark.parametrize(
     "source",
-    _pending(SOURCES, {p for p in NOTEBOOKS if p.stem in REFERENCES_PENDING},
-             "chapter references not linked yet (issue #14)"),
+    SOURCES,
     ids=[p.relative_to(ROOT).as_posix() for p in SOURCES],
 )
 def test_chapter_references_are_links_to_the_right_chapter(source):
@@ -183,8 +172,7 @@ def _page(built_book, notebook):
 
 @pytest.mark.parametrize(
     "notebook",
-    _pending(NOTEBOOKS, {p for p in NOTEBOOKS if p.stem in DROPDOWNS_PENDING},
-             "a nested code fence closes the dropdown early (issue #14)"),
+    NOTEBOOKS,
     ids=[p.stem for p in NOTEBOOKS],
 )
 def test_every_solution_stays_inside_its_dropdown(built_book, notebook):
@@ -250,8 +238,7 @@ def figure_problems(html, chapter):
 
 @pytest.mark.parametrize(
     "notebook",
-    _pending(NOTEBOOKS, {p for p in NOTEBOOKS if p.stem in FIGURES_PENDING},
-             "figures without numbered captions or alt text (issue #14)"),
+    NOTEBOOKS,
     ids=[p.stem for p in NOTEBOOKS],
 )
 def test_every_figure_has_a_numbered_caption_and_alt_text(built_book, notebook):
@@ -306,8 +293,7 @@ def font_problems(cells):
 
 @pytest.mark.parametrize(
     "notebook",
-    _pending(NOTEBOOKS, {p for p in NOTEBOOKS if p.stem in FIGURES_PENDING},
-             "figure text too small (issue #14)"),
+    NOTEBOOKS,
     ids=[p.stem for p in NOTEBOOKS],
 )
 def test_figure_text_is_not_smaller_than_the_book_allows(notebook):

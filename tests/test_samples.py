@@ -22,10 +22,6 @@ from resnet import samples
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
-# Chapters whose owner has still to add the set-up call (a strict expected failure).
-FRESH_DIRECTORY_PENDING = {}
-
-
 def test_copy_sample_images_fills_an_empty_folder(tmp_path):
     folder = samples.copy_sample_images(tmp_path / "images")
     assert folder == tmp_path / "images"
@@ -118,8 +114,7 @@ def fresh_directory_problems(cells, tmp_path):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "notebook",
-    [pytest.param(p, marks=pytest.mark.xfail(strict=True, reason=FRESH_DIRECTORY_PENDING[p.stem]))
-     if p.stem in FRESH_DIRECTORY_PENDING else p for p in NOTEBOOKS],
+    NOTEBOOKS,
     ids=[p.stem for p in NOTEBOOKS],
 )
 def test_every_chapter_finds_its_files_in_a_fresh_directory(notebook, tmp_path):
