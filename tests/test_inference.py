@@ -27,6 +27,12 @@ def _probs(predictions):
 # Accepted input forms -------------------------------------------------------------------
 
 
+# The inference tests use conftest's tiny_model (one 3x3 conv and a dense layer): float32
+# rounding through it, whatever the kernel or CPU, stays near 1e-7 of a probability, so 1e-5
+# is a hundredfold margin; a wrong preprocessing, channel order or batch mix-up moves
+# probabilities by 1e-2 or more.
+
+
 def test_every_input_form_gives_the_same_prediction(rgb_model, picture, tmp_path):
     path = save_image(Image.fromarray(picture), tmp_path / "picture.png")
     expected = _probs(evaluate(rgb_model, picture))

@@ -52,6 +52,7 @@ def test_filter_normalize_leaves_a_zero_filter_at_zero():
     w = np.ones((3, 3, 2, 2))
     out = landscape.filter_normalize([d], [w])[0]
     assert np.all(out[..., 0] == 0) and np.all(np.isfinite(out))
+    # float64 arithmetic on 18 ones: exact up to a few ulp (1e-16); a wrong norm is off by O(1).
     np.testing.assert_allclose(landscape.filter_norms(out), [0, np.sqrt(18)], rtol=1e-6)
 
 
