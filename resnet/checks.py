@@ -252,6 +252,28 @@ def randomize_weights(model, seed=0):
     return model
 
 
+def weights_digest(*models):
+    """A short hex digest of every weight of ``models``: equal only for identical weights.
+
+    Two training runs that took different paths end with different weights, so the
+    digest tells whether a run repeated another one exactly (the book's tests use it to
+    show that a chapter re-run with another seed really trained differently).
+
+    >>> from tensorflow import keras
+    >>> dense = keras.layers.Dense(2, kernel_initializer="ones")
+    >>> dense.build((None, 3))
+    >>> weights_digest(dense)
+    '998819a2ca072c75'
+    """
+    import hashlib
+
+    digest = hashlib.sha256()
+    for model in models:
+        for weight in model.get_weights():
+            digest.update(np.ascontiguousarray(weight).tobytes())
+    return digest.hexdigest()[:16]
+
+
 def print_layer_pairs(model, reference):
     """Print each layer's type beside the reference's layer at the same position.
 

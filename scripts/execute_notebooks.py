@@ -4,7 +4,9 @@
     python scripts/execute_notebooks.py notebooks/02_*.ipynb
 
 The kernel runs in this Python environment, in notebooks/, with TensorFlow's C++
-logs silenced. Output written straight to file descriptor 2 by TensorFlow's C++
+logs silenced and with the training seeds the chapters' code shows
+(RESNET_BOOK_SEED_OFFSET, which the tests set to re-run the training along another
+path, is removed). Output written straight to file descriptor 2 by TensorFlow's C++
 code is not captured (nbval does not capture it either), so the stored
 notebooks hold exactly what nbval compares.
 """
@@ -38,6 +40,7 @@ def execute(path):
 
 def main(paths):
     os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    os.environ.pop("RESNET_BOOK_SEED_OFFSET", None)
     paths = paths or sorted(str(p) for p in (ROOT / "notebooks").glob("*.ipynb"))
     for path in paths:
         start = time.perf_counter()
