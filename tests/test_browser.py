@@ -11,9 +11,11 @@ with a copy in ``_build/screenshots/`` of the repository for a person to look at
 the end break a copy of the build on purpose (a figure, a link, the Colab button, the
 download button, the main content) to show that the checks catch each kind of break.
 
-Requests to other hosts (MathJax from a CDN, thebe, external links) are aborted, so the
-test behaves the same with or without internet; errors caused by them are ignored,
-errors from the book's own files are not. Install the browser with
+Requests to other hosts (thebe, external links) are aborted, so the test behaves the
+same with or without internet; errors caused by them are ignored, errors from the
+book's own files are not. MathJax ships with the build (sphinx-mathjax-offline), so
+every formula on a page, the sidebar's and the headings' included, must be typeset
+with the network blocked. Install the browser with
 ``scripts/install_browser.sh``.
 """
 
@@ -319,6 +321,24 @@ def _download_problems(book, path, page):
     return problems
 
 
+_MATH_JS = """async () => {
+  const formulas = [...document.querySelectorAll('.math')];
+  if (!formulas.length) return {count: 0, raw: []};
+  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {
+    await MathJax.startup.promise;
+  }
+  const raw = formulas.filter((el) => !el.querySelector('mjx-container'))
+                      .map((el) => el.textContent.trim().slice(0, 40));
+  return {count: formulas.length, raw};
+}"""
+
+
+def _math_problems(page):
+    """Formulas left as raw TeX: MathJax missing, blocked or failing."""
+    found = page.evaluate(_MATH_JS)
+    return [f"formula not rendered: {tex!r}" for tex in found["raw"][:5]]
+
+
 def check_page(context, book, path, screenshot=None):
     """Open ``path`` of ``book`` in a new tab of ``context``; return the problems found.
 
@@ -378,6 +398,7 @@ def check_page(context, book, path, screenshot=None):
                     problems.append(f"{main['h1']} top-level headings, expected 1")
         if path in book.pages:
             problems += _layout_problems(book, page)
+            problems += _math_problems(page)
         if path in book.pages and _is_chapter(path):
             problems += _colab_problems(book, path, page)
             problems += _badge_problems(book, path, page)
@@ -557,6 +578,12 @@ def _break_wrap(text):
     return re.sub(r'<link[^>]*wrap\.css[^>]*>', "", text)
 
 
+def _break_math(text):
+    """MathJax no longer ships with the page: its script points at a file that is not there."""
+    broken = text.replace("_static/mathjax/tex-chtml.js", "_static/mathjax/missing.js")
+    return broken if broken != text and 'class="math' in text else None
+
+
 def _break_badge(text):
     broken = re.sub(r'<p class="colab-badge">.*?</p>', "", text, count=1, flags=re.S)
     return broken if broken != text else None
@@ -583,6 +610,7 @@ BREAKS = {
     "colab": (_break_colab, "Colab link"),
     "download": (_break_download, "download button does not offer"),
     "empty": (_empty_main, "main content is empty"),
+    "math": (_break_math, "formula not rendered"),
 }
 
 

@@ -1,0 +1,156 @@
+"""Numbers in the book's prose come from the outputs, or name where they come from.
+
+A number typed into prose drifts from the output beside it as soon as the chapter is
+re-run (on another CPU kind, with another seed, after a change). So every result that a
+chapter's prose quotes (a percentage, a time, an accuracy, a speed) is either
+
+- glued from the cell that computes it (myst-nb's ``{glue:text}`key:fmt```), or
+- quoted from elsewhere, with its source in the same paragraph, list item or table (with
+  its caption): the paper or another publication (a link, "et al."), another chapter
+  (a ``{doc}``/``{ref}`` link), a benchmark script (``benchmarks/...``), or the machine it
+  was measured on (its CPU or GPU named), or it is labelled as not measured.
+
+The scan reads every markdown cell of the notebooks and every prose page of the TOC,
+solutions included, and skips code (fenced and inline), math and glued values.
+``SETTINGS`` lists the few numbers that are settings of the code rather than results.
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+from conftest import toc_files
+
+ROOT = Path(__file__).resolve().parent.parent
+
+RESULT = re.compile(
+    r"(?<![\w.,])\d+(?:[.,]\d+)*\s?%"  # a percentage
+    r"|(?<![\w.,])\d+(?:\.\d+)?\s?(?:s|seconds?|min|minutes?|ms)\b"  # a time
+    r"|\baccurac(?:y|ies)\s(?:\w+\s){0,3}?0\.\d+"  # an accuracy written as a fraction
+    r"|(?<![\w.,])\d+(?:\.\d+)?\s?images/s"  # a speed
+    r"|(?<![\w.,])\d+(?:\.\d+)?\s?(?:x|times)\s(?:as fast|faster|slower)",  # a speed-up
+    re.IGNORECASE,
+)
+SOURCE = re.compile(
+    r"et al\.|arXiv|\]\(https?://|\{doc\}|\{ref\}|\{cite|benchmarks/"
+    r"|AMD EPYC|Intel Xeon|NVIDIA|\bGPU\b.*\bmeasured|not measured|unmeasured"
+    r"|the paper|He et al",
+    re.IGNORECASE,
+)
+
+# Numbers that are settings of the code, not results: (page, the text, why it is no result).
+SETTINGS = []
+
+FENCE = re.compile(r"^\s*(`{3,}|~{3,})\s*(\S*)")
+ROLE = re.compile(r"\{glue(?::\w+)?\}`[^`]*`")  # a glued value: the number comes from a cell
+INLINE_CODE = re.compile(r"(`+)(?:(?!\1).)+?\1")
+MATH = re.compile(r"\$\$.*?\$\$|\$[^$\n]+\$", re.S)
+BLOCK_START = re.compile(r"^\s*(?:[-*+]|\d+\.)\s|^\s*#")  # a list item or a heading
+
+
+def _prose_pages():
+    for name in toc_files():
+        notebook, page = ROOT / f"{name}.ipynb", ROOT / f"{name}.md"
+        if notebook.exists():
+            cells = nbformat.read(notebook, as_version=4).cells
+            yield name, [cell.source for cell in cells if cell.cell_type == "markdown"]
+        elif page.exists():
+            yield name, [page.read_text(encoding="utf-8")]
+
+
+def _without_code(text):
+    """The markdown with code fences removed (directive fences such as solutions kept)."""
+    kept, closing = [], None
+    for line in text.splitlines():
+        if closing is not None:
+            if line.strip().startswith(closing) and not line.strip().strip(closing[0]):
+                closing = None
+            kept.append("")
+            continue
+        match = FENCE.match(line)
+        if match and not match.group(2).startswith("{"):
+            closing = match.group(1)
+            kept.append("")
+            continue
+        kept.append("" if match else line)  # a directive's fence line itself is no prose
+    return "\n".join(kept)
+
+
+def blocks(text):
+    """The paragraphs, list items and tables of a markdown text, code and math removed.
+
+    A table and the paragraph right after it (its caption) form one block.
+    """
+    text = MATH.sub(" ", _without_code(text))
+    found, current, table = [], [], False
+    for line in text.splitlines():
+        is_table = line.lstrip().startswith("|")
+        if not line.strip() or BLOCK_START.match(line) or (current and is_table != table
+                                                          and not table):
+            if current:
+                found.append("\n".join(current))
+            current = []
+        if line.strip():
+            if not current:
+                table = is_table
+            current.append(line)
+    if current:
+        found.append("\n".join(current))
+    merged = []
+    for block in found:
+        if merged and merged[-1].lstrip().startswith("|") and not block.lstrip().startswith(
+                ("|", "#", "-", "*")):
+            merged[-1] += "\n" + block  # a table's caption
+        else:
+            merged.append(block)
+    return merged
+
+
+def unsourced_numbers(text, settings=()):
+    """The results in ``text`` that are neither glued nor given with their source."""
+    problems = []
+    for block in blocks(text):
+        if SOURCE.search(block):
+            continue
+        prose = INLINE_CODE.sub(" ", ROLE.sub(" ", block))
+        for setting in settings:
+            prose = prose.replace(setting, " ")
+        problems += [f"{match.group(0)!r} in: {' '.join(block.split())[:160]}"
+                     for match in RESULT.finditer(prose)]
+    return problems
+
+
+PAGES = dict(_prose_pages())
+
+
+@pytest.mark.parametrize("page", list(PAGES))
+def test_numbers_in_prose_are_glued_or_sourced(page):
+    settings = [text for name, text, _ in SETTINGS if name == page]
+    problems = [problem for source in PAGES[page] for problem in unsourced_numbers(source,
+                                                                                   settings)]
+    assert not problems, (
+        f"{page}: numbers typed into prose without a glue or a source (glue them from the "
+        "cell that computes them, or name where they come from):\n" + "\n".join(problems))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("The run reached 98.9% test accuracy.", 1),
+    ("It took 156 s on two cores.", 1),
+    ("A validation accuracy of 0.68 at the end.", 1),
+    ("Training ran at 49.5 images/s.", 1),
+    ("XLA made it 2.3 times as fast.", 1),
+    ("The run reached {glue:text}`test_accuracy:.1%` test accuracy.", 0),
+    ("Measured on 2 cores of an AMD EPYC with AVX-512: 49.5 images/s.", 0),
+    ("Top-1 error 28.54% ([He et al. 2015](https://arxiv.org/abs/1512.03385)).", 0),
+    ("```python\nprint(f'{x:.1%}')  # 98%\n```", 0),
+    ("Use `shift=0.1` (10% of the width).", 1),
+    ("| seed | accuracy |\n| --- | --- |\n| 0 | 98.6% |\n\nMeasured with "
+     "`benchmarks/train_digits.py`.", 0),
+    ("| seed | accuracy |\n| --- | --- |\n| 0 | 98.6% |\n\nThe mean is good.", 1),
+    ("- first item, 97%\n- second item, from chapter 5 ({doc}`05_training`): 98%", 1),
+    ("````{admonition} Solution\n:class: dropdown\nIt gets 17% better.\n````", 1),
+    ("The weights $w_{10\\%}$ are drawn.", 0),
+])
+def test_the_scan_finds_typed_numbers(text, expected):
+    assert len(unsourced_numbers(text)) == expected, unsourced_numbers(text)
