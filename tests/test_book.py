@@ -131,3 +131,19 @@ def test_chapter_page_has_a_colab_launch_link(built_book, notebook):
     assert page.is_file(), f"the book has no page for {notebook.name}"
     html = page.read_text(encoding="utf-8")
     assert _colab_link(notebook.stem) in html, "the page has no 'Open in Colab' launch link"
+
+
+def test_readers_see_no_test_machinery(built_book):
+    # nbval's markers are cell tags, and the hidden book cells (glue, the seed offset, the
+    # training-path digest) are removed from the pages: none of it reaches a reader.
+    for page in built_book.rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        for machinery in ("NBVAL", "RESNET_BOOK_SEED_OFFSET", "weights_digest", "myst_nb"):
+            assert machinery not in html, f"{page.relative_to(built_book)} shows {machinery}"
+
+
+def test_pages_state_the_licence(built_book):
+    assert (ROOT / "LICENSE").read_text().startswith("MIT License")
+    for page in ("book/intro.html", "notebooks/05_training.html"):
+        html = (built_book / page).read_text(encoding="utf-8")
+        assert "CC BY 4.0" in html and "MIT" in html, f"{page}: the footer names no licence"

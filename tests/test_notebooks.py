@@ -89,3 +89,60 @@ def test_your_turn_has_skeleton_hidden_solution_and_check(chapter):
     assert cells[start + 2:] == [checked], "'Your turn' ends the chapter"
     printed = "".join(o.get("text", "") for o in checked.outputs if o.output_type == "stream")
     assert "All checks passed." in printed
+
+
+# The hidden cell after a chapter's setup: glue() for the prose, and (in a chapter that
+# trains) the seed offset with which the tests re-run its training (tests/nbval_paths.py).
+BOOK_CELL = """\
+# Hidden in the book: glue() hands the numbers computed below to the prose (myst-nb), and
+# the tests shift SEED to re-run the training along another path (tests/nbval_paths.py).
+try:
+    from myst_nb import glue
+except ImportError:  # Colab: no book to hand the numbers to
+    def glue(name, value, display=False):
+        pass"""
+SEED_LINES = """\
+SEED += int(os.environ.get("RESNET_BOOK_SEED_OFFSET", "0"))
+keras.utils.set_random_seed(SEED)"""
+TRAINS = re.compile(r"\.fit\(|train_resnet50\(|training\.train\(")
+# Chapter 6 trains stand-ins only when chapter 5's models are missing; in the tests chapter
+# 5 runs first and chapter 6 loads them, so its weights cannot change with the offset.
+TRAINS_ONLY_WHEN_RUN_ALONE = {"06_your_own_images"}
+
+
+def _tags(cell):
+    return cell.metadata.get("tags", [])
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_nbval_markers_are_tags_not_comments_readers_see(notebook):
+    for number, cell in enumerate(_cells(notebook)):
+        assert "NBVAL" not in cell.source, (
+            f"cell {number}: use the cell tag nbval-ignore-output (metadata.tags), not a "
+            "comment that readers see (and that nbval ignores if anything follows it)")
+
+
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
+def test_glue_and_the_seed_offset_live_in_the_hidden_book_cell(notebook):
+    cells = _cells(notebook)
+    code = [cell for cell in cells if cell.cell_type == "code"]
+    book_cells = [cell for cell in code if cell.source.startswith(BOOK_CELL)]
+    glues = [cell for cell in code if re.search(r"^\s*glue\(", cell.source, re.MULTILINE)]
+    trains = any(TRAINS.search(cell.source) for cell in code)
+    if glues or trains:
+        assert len(book_cells) == 1, "one hidden book cell (BOOK_CELL) after the setup cell"
+    for cell in book_cells + glues:
+        assert "remove-cell" in _tags(cell), f"hidden in the book: {cell.source[:60]!r}"
+    if trains:
+        (book_cell,) = book_cells
+        assert book_cell.source.strip().endswith(SEED_LINES), (
+            "a chapter that trains shifts SEED by RESNET_BOOK_SEED_OFFSET in its book cell")
+        assert re.search(r"^SEED = \d+", "\n".join(c.source for c in code), re.MULTILINE), (
+            "a chapter that trains sets SEED where readers see it")
+    paths = [cell for cell in code if "training-path" in _tags(cell)]
+    if trains and notebook.stem not in TRAINS_ONLY_WHEN_RUN_ALONE:
+        assert len(paths) == 1, "a chapter that trains prints its weights' digest once"
+        assert {"remove-cell", "nbval-ignore-output"} <= set(_tags(paths[0]))
+        assert "weights_digest(" in paths[0].source
+    else:
+        assert not paths, "only a chapter whose training changes with SEED has a digest"
