@@ -104,7 +104,7 @@ except ImportError:  # Colab: no book to hand the numbers to
 SEED_LINES = """\
 SEED += int(os.environ.get("RESNET_BOOK_SEED_OFFSET", "0"))
 keras.utils.set_random_seed(SEED)"""
-TRAINS = re.compile(r"\.fit\(|train_resnet50\(|training\.train\(")
+TRAINS = re.compile(r"\.fit\(|\.train_on_batch\(|train_resnet50\(|training\.train\(")
 # Chapter 6 trains stand-ins only when chapter 5's models are missing; in the tests chapter
 # 5 runs first and chapter 6 loads them, so its weights cannot change with the offset.
 TRAINS_ONLY_WHEN_RUN_ALONE = {"06_your_own_images"}
