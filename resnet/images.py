@@ -90,7 +90,7 @@ def load_images(images, channels=3):
         FileNotFoundError, ValueError: as ``load_image``, naming the image; an
             empty list.
 
-    >>> names, pixels = load_images(np.zeros((2, 4, 5), dtype=np.uint8), channels=1)
+    >>> names, pixels = load_images(np.zeros((2, 4, 5, 3), dtype=np.uint8), channels=1)
     >>> names, pixels[0].shape
     (['image 0', 'image 1'], (4, 5, 1))
     """
