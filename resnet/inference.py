@@ -6,13 +6,13 @@
     >>> predictions[0].label, predictions[0].probability  # doctest: +SKIP
     ('cat', 0.97)
 
-``evaluate`` does four things: load the images (``resnet.images.load_image``:
-file paths, PIL images and numpy arrays, in any image mode, converted to the
-channels the model expects), preprocess them exactly as the training pipelines
-of ``resnet.data`` do (resized to the model's input, then the model's
-preprocessing, by default ``preprocessing_for(model)``), predict, and label
-each prediction. Bad input is refused before TensorFlow sees it, with a
-``FileNotFoundError`` or ``ValueError`` that names the image.
+``evaluate`` does four things: load the images and preprocess them exactly as
+the training pipelines of ``resnet.data`` do (``resnet.images.load_batch``: file
+paths, PIL images and numpy arrays, in any image mode, converted to the channels
+the model expects, resized to the model's input, then the model's preprocessing,
+by default ``preprocessing_for(model)``), predict, and label each prediction
+(``predict_batch``, for images loaded already). Bad input is refused before
+TensorFlow sees it, with a ``FileNotFoundError`` or ``ValueError`` that names the image.
 
 matplotlib is imported inside the function that needs it.
 """
