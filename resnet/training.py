@@ -39,6 +39,7 @@ import tensorflow as tf
 from tensorflow import keras
 
 from . import speed
+from .speed import cpu_description  # the CPU a figure was measured on, named once (speed.py)
 from .validation import InvalidParameterError, check_int
 
 SMALL_DATA_BN_MOMENTUM = 0.9  # forgets the initial statistics within two epochs of 33 steps
@@ -112,7 +113,7 @@ def choose_jit_compile(build_model, batch_shape, *, classes=None, steps=3, cache
     probe = build_model()
     classes = classes or int(probe.output_shape[-1])
     batch_shape = tuple(int(n) for n in batch_shape)
-    cpu = speed.cpu_description()
+    cpu = cpu_description()
     key = (f"{cpu} | TF {tf.__version__} | {probe.name} {probe.count_params()} params | "
            f"batch {batch_shape} | {keras.mixed_precision.global_policy().name}")
     path = _cache_path()
