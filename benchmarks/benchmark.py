@@ -80,32 +80,15 @@ def _parse(argv):
 
 # ---------------------------------------------------------------- the machine
 
-def _cpu_info():
-    """(model name, logical cores, MHz, fp32 FLOPs per cycle per core) from /proc/cpuinfo."""
-    name, mhz, flags = platform.processor() or "unknown CPU", None, set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key, value = key.strip(), value.strip()
-                if key == "model name":
-                    name = value
-                elif key == "cpu MHz" and mhz is None:
-                    mhz = float(value)
-                elif key == "flags" and not flags:
-                    flags = set(value.split())
-    except OSError:
-        pass
+def _fp32_flops_per_cycle(flags):
+    """fp32 FLOPs per cycle per core from the CPU's flags (the peak estimate's factor)."""
     if "avx512f" in flags:
-        per_cycle = 64  # two 512-bit FMA units: 2 x 16 lanes x 2 FLOPs
-    elif "avx2" in flags and "fma" in flags:
-        per_cycle = 32  # two 256-bit FMA units: 2 x 8 lanes x 2 FLOPs
-    elif "avx" in flags:
-        per_cycle = 16
-    else:
-        per_cycle = 8
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return name, cores, mhz, per_cycle
+        return 64  # two 512-bit FMA units: 2 x 16 lanes x 2 FLOPs
+    if "avx2" in flags and "fma" in flags:
+        return 32  # two 256-bit FMA units: 2 x 8 lanes x 2 FLOPs
+    if "avx" in flags:
+        return 16
+    return 8
 
 
 def _device(args):
@@ -115,14 +98,16 @@ def _device(args):
     if speed.gpus():
         given = "given" if args.peak_gflops else None
         return f"GPU: {speed.device_name()}", args.peak_gflops, given
-    name, cores, mhz, per_cycle = _cpu_info()
+    cpu = speed.cpu_info()
+    device = f"CPU: {speed.cpu_description(cpu)}"  # the name, AVX2/AVX-512/AMX, the cores
     if args.peak_gflops:
-        return f"CPU: {name}, {cores} cores", args.peak_gflops, "given"
-    if mhz is None:
-        return f"CPU: {name}, {cores} cores", None, None
-    peak = cores * mhz / 1000 * per_cycle
-    how = f"{cores} cores x {mhz / 1000:.2f} GHz x {per_cycle} fp32 FLOPs/cycle"
-    return f"CPU: {name}, {cores} cores", peak, how
+        return device, args.peak_gflops, "given"
+    if cpu.mhz is None:
+        return device, None, None
+    per_cycle = _fp32_flops_per_cycle(cpu.flags)
+    peak = cpu.cores * cpu.mhz / 1000 * per_cycle
+    how = f"{cpu.cores} cores x {cpu.mhz / 1000:.2f} GHz x {per_cycle} fp32 FLOPs/cycle"
+    return device, peak, how
 
 
 # ---------------------------------------------------------------- timing
@@ -345,7 +330,7 @@ def _relative_table(title, versus, rates):
     return lines
 
 
-def _report(args, device, peak, how, macs, rates, memory, options, pipelines, seconds):
+def _report(args, *, device, peak, how, macs, rates, memory, options, pipelines, seconds):
     import tensorflow as tf
     from tensorflow import keras
 
@@ -409,6 +394,7 @@ def main(argv=None):
     from resnet import cost
 
     device, peak, how = _device(args)
+    machine = dict(device=device, peak=peak, how=how)
     log(f"running on {device}")
     rates, ours = _compare(args, log)
     macs = cost.multiply_accumulates(ours)
@@ -417,13 +403,14 @@ def main(argv=None):
         memory = {which: _memory(args, which) for which in ("ours", "reference")}
         log("memory measured")
     if args.options:  # print the comparison now: the switches can take long on a CPU
-        table, _ = _report(args, device, peak, how, macs, rates, memory, {}, {},
-                           time.perf_counter() - start)
+        table, _ = _report(args, **machine, macs=macs, rates=rates, memory=memory, options={},
+                           pipelines={}, seconds=time.perf_counter() - start)
         log("the comparison (the full report follows):\n" + table)
     options = _options(args, log) if args.options else {}
     pipelines = _pipelines(args, ours, log) if args.options else {}
-    table, figures = _report(args, device, peak, how, macs, rates, memory, options, pipelines,
-                             time.perf_counter() - start)
+    table, figures = _report(args, **machine, macs=macs, rates=rates, memory=memory,
+                             options=options, pipelines=pipelines,
+                             seconds=time.perf_counter() - start)
     print(table)
     if args.json:
         with open(args.json, "w") as f:

@@ -38,7 +38,7 @@ def main(argv=None):
     from tensorflow import keras
 
     import resnet
-    from resnet import data, training
+    from resnet import data, speed, training
 
     digits = data.digits(image_size=32, batch_size=32, seed=0)
     jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
@@ -68,7 +68,7 @@ def main(argv=None):
             for name, split in digits.arrays.items()}
     svm = SVC(C=10, gamma="scale").fit(flat["train"], digits.arrays["train"].labels)
     print(f"\nSVM (RBF, C=10) on the same split: {svm.score(flat['test'], test.labels):.1%}")
-    print(f"{training.cpu_description()}; {run.xla_choice}")
+    print(f"{speed.cpu_description()}; {run.xla_choice}")
     print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
           f"Keras {keras.__version__}; {time.strftime('%Y-%m-%d')}")
     return 0

@@ -25,11 +25,15 @@ BN_MOMENTUM = 0.99
 BN_EPSILON = 1.001e-5  # keras.applications' value (Keras' default is 1e-3).
 
 
-def _layer_seed(seed, position):
-    """The seed of one layer of a block: 4 * seed + position.
+def conv_seed(seed, position):
+    """The seed of one conv of a block seeded ``seed``: ``4 * seed + position``.
 
     Position 0 is the shortcut conv, 1 to 3 the convs of the main path, so
-    blocks with different seeds never share a layer seed.
+    blocks with different seeds never share a layer seed (a model gives each
+    block its own seed: ``resnet.model.block_seed``).
+
+    >>> conv_seed(0, 1), conv_seed(2, 0)
+    (1, 8)
     """
     return 4 * seed + position
 
@@ -91,7 +95,8 @@ def identity_block(
             override it.) The argument exists only so that such code runs
             unchanged.
         initializer: initializer class or factory, called as ``initializer(seed=...)``.
-        seed: seeds the three convs, each with its own seed (4 * seed + 1, 2, 3).
+        seed: seeds the three convs, each with its own seed (``conv_seed(seed, 1)``
+            to ``conv_seed(seed, 3)``: 4 * seed + 1, 2, 3).
         name: prefix of the layer names (``name + "_1_conv"``, ...); None lets Keras
             choose unique names.
         bn_momentum: momentum of the BN moving averages.
@@ -115,18 +120,19 @@ def identity_block(
     F1, F2, F3 = filters
     bn = dict(momentum=bn_momentum, epsilon=bn_epsilon)  # BN over the last (channel) axis
 
-    # Main path, conv seeds 4 * seed + 1, 2, 3.             X: (B, H, W, F3)
-    x = layers.Conv2D(F1, 1, kernel_initializer=initializer(seed=4 * seed + 1),
+    # Main path, conv seeds conv_seed(seed, 1 to 3).        X: (B, H, W, F3)
+    x = layers.Conv2D(F1, 1, kernel_initializer=initializer(seed=conv_seed(seed, 1)),
                       name=_name(name, "1_conv"))(X)  # (B, H, W, F1): 1x1 reduces
     x = layers.BatchNormalization(**bn, name=_name(name, "1_bn"))(x, training=training)
     x = layers.Activation("relu", name=_name(name, "1_relu"))(x)
 
-    x = layers.Conv2D(F2, f, padding="same", kernel_initializer=initializer(seed=4 * seed + 2),
+    x = layers.Conv2D(F2, f, padding="same",
+                      kernel_initializer=initializer(seed=conv_seed(seed, 2)),
                       name=_name(name, "2_conv"))(x)  # (B, H, W, F2): fxf, size kept
     x = layers.BatchNormalization(**bn, name=_name(name, "2_bn"))(x, training=training)
     x = layers.Activation("relu", name=_name(name, "2_relu"))(x)
 
-    x = layers.Conv2D(F3, 1, kernel_initializer=initializer(seed=4 * seed + 3),
+    x = layers.Conv2D(F3, 1, kernel_initializer=initializer(seed=conv_seed(seed, 3)),
                       name=_name(name, "3_conv"))(x)  # (B, H, W, F3): 1x1 restores
     x = layers.BatchNormalization(**bn, name=_name(name, "3_bn"))(x, training=training)
 
@@ -167,7 +173,8 @@ def convolutional_block(
         training: handed to every BatchNormalization call; leave it None (see
             ``identity_block`` for why True is a mistake).
         initializer: initializer class or factory, called as ``initializer(seed=...)``.
-        seed: seeds the four convs, each with its own seed (4 * seed + 0, 1, 2, 3).
+        seed: seeds the four convs, each with its own seed (``conv_seed``: 4 * seed
+            + 0, 1, 2, 3).
         name: prefix of the layer names; None lets Keras choose unique names.
         bn_momentum: momentum of the BN moving averages.
         bn_epsilon: BN epsilon (see ``identity_block``; ``1e-3`` reproduces the
@@ -180,25 +187,28 @@ def convolutional_block(
     F1, F2, F3 = filters
     bn = dict(momentum=bn_momentum, epsilon=bn_epsilon)  # BN over the last (channel) axis
 
-    # Shortcut, conv seed 4 * seed + 0. Built first, as keras.applications does,
+    # Shortcut, conv seed conv_seed(seed, 0). Built first, as keras.applications does,
     # so that both networks list their weights in the same order.  X: (B, H, W, C)
-    shortcut = layers.Conv2D(F3, 1, strides=s, kernel_initializer=initializer(seed=4 * seed),
+    shortcut = layers.Conv2D(F3, 1, strides=s,
+                             kernel_initializer=initializer(seed=conv_seed(seed, 0)),
                              name=_name(name, "0_conv"))(X)  # (B, H/s, W/s, F3): projection
     shortcut = layers.BatchNormalization(**bn, name=_name(name, "0_bn"))(
         shortcut, training=training)
 
-    # Main path, conv seeds 4 * seed + 1, 2, 3.
-    x = layers.Conv2D(F1, 1, strides=s, kernel_initializer=initializer(seed=4 * seed + 1),
+    # Main path, conv seeds conv_seed(seed, 1 to 3).
+    x = layers.Conv2D(F1, 1, strides=s,
+                      kernel_initializer=initializer(seed=conv_seed(seed, 1)),
                       name=_name(name, "1_conv"))(X)  # (B, H/s, W/s, F1): 1x1, stride s
     x = layers.BatchNormalization(**bn, name=_name(name, "1_bn"))(x, training=training)
     x = layers.Activation("relu", name=_name(name, "1_relu"))(x)
 
-    x = layers.Conv2D(F2, f, padding="same", kernel_initializer=initializer(seed=4 * seed + 2),
+    x = layers.Conv2D(F2, f, padding="same",
+                      kernel_initializer=initializer(seed=conv_seed(seed, 2)),
                       name=_name(name, "2_conv"))(x)  # (B, H/s, W/s, F2): fxf, size kept
     x = layers.BatchNormalization(**bn, name=_name(name, "2_bn"))(x, training=training)
     x = layers.Activation("relu", name=_name(name, "2_relu"))(x)
 
-    x = layers.Conv2D(F3, 1, kernel_initializer=initializer(seed=4 * seed + 3),
+    x = layers.Conv2D(F3, 1, kernel_initializer=initializer(seed=conv_seed(seed, 3)),
                       name=_name(name, "3_conv"))(x)  # (B, H/s, W/s, F3): 1x1 restores
     x = layers.BatchNormalization(**bn, name=_name(name, "3_bn"))(x, training=training)
 

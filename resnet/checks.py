@@ -89,23 +89,30 @@ def _kind(op):
 
 
 class _Graph:
-    """The nodes of a functional model with their kinds, depths and consumers."""
+    """The nodes of a functional model with their kinds, depths and consumers.
+
+    Read from the model's config (``model.get_config()``, Keras' public description of
+    the graph): every layer or operation comes with its ``inbound_nodes``, one per call,
+    which name the nodes whose outputs it takes. A node is keyed by (name, call index).
+    """
 
     def __init__(self, model):
         self.model = model
-        nodes = [n for d in sorted(model._nodes_by_depth, reverse=True)
-                 for n in model._nodes_by_depth[d]]
-        self.op = {id(n): getattr(n, "operation", None) or n.layer for n in nodes}
+        # Keras 3 lists operations that are not layers (keras.ops.add, ...) apart.
+        by_name = {op.name: op for op in getattr(model, "operations", None) or model.layers}
+        self.op, self.parents = {}, {}
+        for entry in model.get_config()["layers"]:  # inputs first
+            for call, node in enumerate(entry["inbound_nodes"] or [None]):
+                self.op[entry["name"], call] = by_name[entry["name"]]
+                self.parents[entry["name"], call] = list(_inbound(node))
         self.kind = {i: _kind(op) for i, op in self.op.items()}
-        self.parents = {id(n): [id(p) for p in n.parent_nodes] for n in nodes}
         self.consumers = {i: [] for i in self.op}
         for i, parents in self.parents.items():
             for p in parents:
                 self.consumers.setdefault(p, []).append(self.kind[i])
         self.counts = Counter(k for k in self.kind.values() if k)
         depth = {}  # weighted layers on the longest path from the input; nodes come inputs first
-        for n in nodes:
-            i = id(n)
+        for i in self.op:
             depth[i] = max((depth.get(p, 0) for p in self.parents[i]), default=0)
             depth[i] += self.kind[i] in _WEIGHTED
         # A canonical order of the weighted layers: by depth, kind and shape, so that
@@ -116,6 +123,25 @@ class _Graph:
 
     def ops(self, kind):
         return [op for i, op in self.op.items() if self.kind[i] == kind]
+
+
+def _inbound(node):
+    """The (name, call index) of every tensor a node of ``get_config()`` takes, in order.
+
+    Keras 3 writes a tensor as {"keras_history": [name, call, output]} inside the
+    call's arguments, Keras 2 as [name, call, output] or [name, call, output, kwargs]:
+    both are found as a list that starts with a name and two ints.
+    """
+    if isinstance(node, dict):
+        for value in node.values():
+            yield from _inbound(value)
+    elif isinstance(node, (list, tuple)):
+        if (len(node) in (3, 4) and isinstance(node[0], str)
+                and all(isinstance(n, int) for n in node[1:3])):
+            yield node[0], node[1]
+            node = node[3:]  # Keras 2's kwargs may hold more tensors
+        for item in node:
+            yield from _inbound(item)
 
 
 def _shapes(layer):

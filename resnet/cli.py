@@ -69,15 +69,14 @@ def _prepare_backup(backup_dir, settings):
     import json
     from pathlib import Path
 
-    from .training import BACKUP_FILES
+    from .training import BACKUP_FILES, RUN_FILE
 
     folder = Path(backup_dir)
-    record = folder / _RUN_FILE
+    record = folder / RUN_FILE
     if folder.exists():
         if not folder.is_dir():
             raise ValueError(f"--backup-dir {backup_dir!r}: is a file, not a folder.")
-        ours = (*BACKUP_FILES, _RUN_FILE)
-        others = sorted(p.name for p in folder.iterdir() if p.name not in ours)
+        others = sorted(p.name for p in folder.iterdir() if p.name not in BACKUP_FILES)
         if others:
             raise ValueError(
                 f"--backup-dir {backup_dir!r}: holds other files ({', '.join(others[:3])}), which "
@@ -101,9 +100,6 @@ def _prepare_backup(backup_dir, settings):
         raise ValueError(f"--backup-dir {backup_dir!r}: cannot be written ({reason}).") from None
 
 
-_RUN_FILE = "run.json"  # the settings of the run a backup belongs to
-
-
 def _print_counts(dataset):
     import numpy as np
 
@@ -118,19 +114,27 @@ def _print_counts(dataset):
 
 
 def _train(args):
+    """``train``: check the flags, load the images, train (resuming a backup), save."""
+    _check_train_flags(args)
+    backup_dir = args.backup_dir or f"{args.out}.backup"
+    dataset = _load_images(args)
+    done = _start_or_resume(args, dataset, backup_dir)
+    run = _fit(args, dataset, backup_dir, done)
+    _save(args, run.model, dataset, backup_dir)
+    return 0
+
+
+def _check_train_flags(args):
+    """Refuse bad flags now, before any image is read or any epoch trained."""
     import importlib.util
-    import os
-    import warnings
     from pathlib import Path
 
-    height, width, channels = args.input_shape
-    if channels not in (1, 3):
-        raise ValueError(f"--input-shape: C must be 1 (greyscale) or 3 (RGB), got {channels}.")
-    for flag, value in (("--epochs", args.epochs), ("--batch-size", args.batch_size)):
-        if value < 1:
-            raise ValueError(f"{flag} must be a positive integer, got {value}.")
-    if not 0 < args.val_split < 1:
-        raise ValueError(f"--val-split must lie between 0 and 1, got {args.val_split}.")
+    from .validation import check_channels, check_fraction, check_int
+
+    check_channels(args.input_shape[2], "--input-shape C")
+    check_int(args.epochs, "--epochs")
+    check_int(args.batch_size, "--batch-size")
+    check_fraction(args.val_split, "--val-split")
     _check_writable(args.out)
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
         raise ValueError(f"--logdir {args.logdir!r}: writing TensorBoard logs needs the "
@@ -139,18 +143,22 @@ def _train(args):
         raise FileNotFoundError(
             f"DATA_DIR {args.data_dir!r}: no such folder (expected one subfolder of images per "
             "class).")
-    backup_dir = args.backup_dir or f"{args.out}.backup"
+
+
+def _load_images(args):
+    """DATA_DIR's images split into training and validation; say what was skipped and found."""
+    import os
+    from pathlib import Path
 
     import tensorflow as tf
-    from tensorflow import keras
 
-    from . import training
     from .data import image_folder_with_skipped
 
     if os.environ.get("RESNET_DETERMINISTIC") == "1":
         # For the resume test: the same run twice gives the same weights, bit for bit.
         tf.config.experimental.enable_op_determinism()
         print("Deterministic ops on (RESNET_DETERMINISTIC=1).")
+    height, width, channels = args.input_shape
     dataset, skipped = image_folder_with_skipped(
         args.data_dir, image_size=(height, width), batch_size=args.batch_size, seed=args.seed,
         channels=channels, val_fraction=args.val_split, test_fraction=0,
@@ -161,9 +169,17 @@ def _train(args):
         print(f"Skipped {len(skipped)} file(s) that are not readable images: {shown}{more}.")
     print(f"Classes: {', '.join(dataset.class_names)}")
     _print_counts(dataset)
+    return dataset
+
+
+def _start_or_resume(args, dataset, backup_dir):
+    """Record the run's settings in its backup; return the epochs finished before (0: none)."""
+    from pathlib import Path
+
+    from . import training
 
     settings = {
-        "data_dir": str(Path(args.data_dir).resolve()), "input_shape": [height, width, channels],
+        "data_dir": str(Path(args.data_dir).resolve()), "input_shape": list(args.input_shape),
         "epochs": args.epochs, "batch_size": args.batch_size, "val_split": args.val_split,
         "seed": args.seed, "class_names": list(dataset.class_names),
         "images": len(dataset.arrays["train"].labels) + len(dataset.arrays["val"].labels),
@@ -178,6 +194,16 @@ def _train(args):
     else:
         print(f"Backing up after every epoch to {backup_dir}; if interrupted, run the same "
               "command again to resume.")
+    return done
+
+
+def _fit(args, dataset, backup_dir, done):
+    """Train with the book's recipe, backed up after every epoch; print how it went."""
+    import warnings
+
+    from tensorflow import keras
+
+    from . import training
 
     class _SaySpeedChoice(keras.callbacks.Callback):  # train() decides it after building
         def on_train_begin(self, logs=None):
@@ -195,15 +221,19 @@ def _train(args):
         jit_compile=jit_compile, callbacks=callbacks, verbose=1, backup_dir=backup_dir,
     )
     _, accuracy = run.model.evaluate(dataset.val, verbose=0)
-    trained = args.epochs - done
     print(f"Validation accuracy: {accuracy:.3f} on {len(dataset.arrays['val'].labels)} images "
           f"(the epoch with the lowest validation loss).")
-    print(f"Time: {run.seconds:.1f} s for {trained} epoch(s) in this run.")
-    training.save_model(run.model, args.out, class_names=dataset.class_names)
-    (Path(backup_dir) / _RUN_FILE).unlink(missing_ok=True)
+    print(f"Time: {run.seconds:.1f} s for {args.epochs - done} epoch(s) in this run.")
+    return run
+
+
+def _save(args, model, dataset, backup_dir):
+    """Save the model with its class names to --out, then remove the backup."""
+    from . import training
+
+    training.save_model(model, args.out, class_names=dataset.class_names)
     training.remove_backup(backup_dir)
     print(f"Saved the model to {args.out} (class names inside it, for predict).")
-    return 0
 
 
 def _parser():

@@ -18,6 +18,8 @@ models are counted; other layers with weights (DepthwiseConv2D, ...) are not.
 
 from tensorflow import keras
 
+from .validation import InvalidParameterError
+
 # He et al. 2015, Table 1: multiply-adds of one 224x224 image, in units of 10^9.
 PAPER_GIGA_MACS = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}
 
@@ -34,7 +36,7 @@ def _layer_macs(layer):
         k_h, k_w = layer.kernel_size
         groups = getattr(layer, "groups", 1)
         if None in (h_out, w_out):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"layer {layer.name!r} has no fixed output size {_shape(layer.output)}; "
                 "build the model with a fixed `input_shape` to count its cost."
             )
@@ -44,7 +46,8 @@ def _layer_macs(layer):
         positions = 1
         for n in in_shape[1:-1]:
             if n is None:
-                raise ValueError(f"layer {layer.name!r} has an input of unknown size {in_shape}.")
+                raise InvalidParameterError(
+                    f"layer {layer.name!r} has an input of unknown size {in_shape}.")
             positions *= n
         return positions * in_shape[-1] * layer.units
     return None
@@ -61,7 +64,7 @@ def layer_macs(model):
         models contribute their layers as ``"submodel/layer"``.
     """
     if not isinstance(model, keras.Model):
-        raise ValueError(f"`model` must be a keras.Model, got {type(model).__name__}.")
+        raise InvalidParameterError(f"`model` must be a keras.Model, got {type(model).__name__}.")
     counts = {}
     for layer in model.layers:
         if isinstance(layer, keras.Model):

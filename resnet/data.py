@@ -40,8 +40,14 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from .preprocessing import _size_pair, preprocess, scale_to_unit
-from .validation import check_int
+from .preprocessing import preprocess, scale_to_unit
+from .validation import (
+    InvalidParameterError,
+    check_channels,
+    check_fraction,
+    check_image_size,
+    check_int,
+)
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -85,8 +91,9 @@ def digits(image_size=32, batch_size=32, seed=0, *, channels=1, val_fraction=0.2
     # 0..16 ink levels -> 0..255 pixels, so that everything downstream sees pixels.
     images = np.round(bunch.images * (255.0 / 16.0)).astype(np.uint8)[..., None]
     return _from_arrays(
-        images, bunch.target, tuple(str(d) for d in range(10)), image_size, batch_size, seed,
-        channels, val_fraction, test_fraction,
+        images, bunch.target, tuple(str(d) for d in range(10)), image_size=image_size,
+        batch_size=batch_size, seed=seed, channels=channels, val_fraction=val_fraction,
+        test_fraction=test_fraction,
     )
 
 
@@ -106,8 +113,8 @@ def lfw_faces(image_size=32, batch_size=32, seed=0, *, channels=1, val_fraction=
     images = np.round(lfw_subset() * 255.0).astype(np.uint8)[..., None]  # [0, 1] floats
     labels = np.array([1] * 100 + [0] * 100)
     return _from_arrays(
-        images, labels, ("non-face", "face"), image_size, batch_size, seed, channels,
-        val_fraction, test_fraction,
+        images, labels, ("non-face", "face"), image_size=image_size, batch_size=batch_size,
+        seed=seed, channels=channels, val_fraction=val_fraction, test_fraction=test_fraction,
     )
 
 
@@ -135,26 +142,11 @@ def image_folder(path, image_size=64, batch_size=32, seed=0, *, channels=3, val_
         ValueError: fewer than two classes, a class without images, or a file
             that is not a readable image (named in the message).
     """
-    from .images import load_image
-
-    class_dirs = _class_folders(path)
-    height, width = _size_pair(image_size)
-    images, labels = [], []
-    for label, class_dir in enumerate(class_dirs):
-        files = sorted(
-            f for f in class_dir.iterdir() if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES
-        )
-        if not files:
-            raise ValueError(f"Class folder {str(class_dir)!r} holds no images ({IMAGE_SUFFIXES}).")
-        for f in files:
-            pixels = preprocess(load_image(f, channels=channels), (height, width), _round_uint8)
-            images.append(pixels.numpy())
-            labels.append(label)
-    return _from_arrays(
-        np.stack(images), np.array(labels), tuple(d.name for d in class_dirs), None,
-        batch_size, seed, channels, val_fraction, test_fraction,
-        input_shape=(height, width, channels),
+    dataset, _ = _folder_dataset(
+        path, image_size=image_size, batch_size=batch_size, seed=seed, channels=channels,
+        val_fraction=val_fraction, test_fraction=test_fraction, skip_unreadable=False,
     )
+    return dataset
 
 
 def image_folder_with_skipped(path, image_size=64, batch_size=32, seed=0, *, channels=3,
@@ -174,33 +166,10 @@ def image_folder_with_skipped(path, image_size=64, batch_size=32, seed=0, *, cha
         FileNotFoundError: ``path`` does not exist.
         ValueError: fewer than two classes, or a class without a readable image.
     """
-    from .images import load_image
-
-    class_dirs = _class_folders(path)
-    height, width = _size_pair(image_size)
-    images, labels, skipped = [], [], []
-    for label, class_dir in enumerate(class_dirs):
-        count = 0
-        for f in sorted(f for f in class_dir.iterdir() if not f.name.startswith(".")):
-            if not f.is_file():
-                skipped.append((str(f), "not a file"))
-                continue
-            try:
-                pixels = load_image(f, channels=channels)
-            except (ValueError, OSError) as error:
-                skipped.append((str(f), str(error)))
-                continue
-            images.append(preprocess(pixels, (height, width), _round_uint8).numpy())
-            labels.append(label)
-            count += 1
-        if not count:
-            raise ValueError(f"Class folder {str(class_dir)!r} holds no readable images.")
-    dataset = _from_arrays(
-        np.stack(images), np.array(labels), tuple(d.name for d in class_dirs), None,
-        batch_size, seed, channels, val_fraction, test_fraction,
-        input_shape=(height, width, channels),
+    return _folder_dataset(
+        path, image_size=image_size, batch_size=batch_size, seed=seed, channels=channels,
+        val_fraction=val_fraction, test_fraction=test_fraction, skip_unreadable=True,
     )
-    return dataset, skipped
 
 
 def cifar10(image_size=32, batch_size=64, seed=0, *, val_fraction=0.1):
@@ -223,8 +192,8 @@ def cifar10(image_size=32, batch_size=64, seed=0, *, val_fraction=0.1):
              "truck")
     test_index = np.arange(len(x_train), len(images))
     return _from_arrays(
-        images, labels, names, image_size, batch_size, seed, 3, val_fraction, None,
-        test_index=test_index,
+        images, labels, names, image_size=image_size, batch_size=batch_size, seed=seed,
+        channels=3, val_fraction=val_fraction, test_fraction=None, test_index=test_index,
     )
 
 
@@ -242,7 +211,7 @@ def load(name, image_size=32, batch_size=32, seed=0):
         (dataset, name): the ``Dataset`` and the name of the one loaded.
     """
     if name not in DATASETS:
-        raise ValueError(f"`name` must be one of {DATASETS}, got {name!r}.")
+        raise InvalidParameterError(f"`name` must be one of {DATASETS}, got {name!r}.")
     if name == "cifar10":
         try:
             return cifar10(image_size=image_size, batch_size=batch_size, seed=seed), name
@@ -266,10 +235,10 @@ def split_indices(labels, seed=0, val_fraction=0.2, test_fraction=0.2):
     """
     from sklearn.model_selection import train_test_split
 
-    _check_fraction(val_fraction, "val_fraction")
-    _check_fraction(test_fraction, "test_fraction", allow_zero=True)
+    check_fraction(val_fraction, "val_fraction")
+    check_fraction(test_fraction, "test_fraction", allow_zero=True)
     if val_fraction + test_fraction >= 1:
-        raise ValueError(
+        raise InvalidParameterError(
             f"`val_fraction` + `test_fraction` must be below 1, got {val_fraction} + "
             f"{test_fraction}."
         )
@@ -309,7 +278,7 @@ def pipeline(images, labels, image_size, batch_size=32, *, shuffle=False, seed=0
         A ``tf.data.Dataset`` of ((B, height, width, C) float32, (B,) int32).
     """
     check_int(batch_size, "batch_size")
-    size = images.shape[1:3] if image_size is None else _size_pair(image_size)
+    size = images.shape[1:3] if image_size is None else check_image_size(image_size)
     ds = tf.data.Dataset.from_tensor_slices((images, np.asarray(labels, dtype=np.int32)))
     ds = ds.cache()
     if shuffle:
@@ -358,34 +327,78 @@ def _class_folders(path):
     return class_dirs
 
 
+def _folder_dataset(path, *, image_size, batch_size, seed, channels, val_fraction,
+                    test_fraction, skip_unreadable):
+    """(dataset, skipped) for ``image_folder`` (strict) and ``image_folder_with_skipped``.
+
+    Strict: the files with an image suffix are read, and the first that cannot be
+    read raises. Otherwise every file but hidden ones is tried, and each that cannot
+    be read is listed in ``skipped`` as (path, reason).
+    """
+    from .images import load_image
+
+    class_dirs = _class_folders(path)
+    height, width = check_image_size(image_size)
+    check_channels(channels)
+    images, labels, skipped = [], [], []
+    for label, class_dir in enumerate(class_dirs):
+        if skip_unreadable:
+            files = [f for f in class_dir.iterdir() if not f.name.startswith(".")]
+        else:
+            files = [f for f in class_dir.iterdir()
+                     if f.is_file() and f.suffix.lower() in IMAGE_SUFFIXES]
+        count = 0
+        for f in sorted(files):
+            try:
+                pixels = load_image(f, channels=channels)
+            except (ValueError, OSError) as error:
+                if not skip_unreadable:
+                    raise
+                skipped.append((str(f), str(error)))
+                continue
+            images.append(preprocess(pixels, (height, width), _round_uint8).numpy())
+            labels.append(label)
+            count += 1
+        if not count:
+            what = "readable images" if skip_unreadable else f"images ({IMAGE_SUFFIXES})"
+            raise ValueError(f"Class folder {str(class_dir)!r} holds no {what}.")
+    dataset = _from_arrays(
+        np.stack(images), np.array(labels), tuple(d.name for d in class_dirs),
+        image_size=None, batch_size=batch_size, seed=seed, channels=channels,
+        val_fraction=val_fraction, test_fraction=test_fraction,
+        input_shape=(height, width, channels),
+    )
+    return dataset, skipped
+
+
 def _round_uint8(pixels):
     return tf.cast(tf.round(pixels), tf.uint8)
 
 
-def _check_fraction(value, name, allow_zero=False):
-    low_ok = value >= 0 if allow_zero else value > 0
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not low_ok or value >= 1:
-        allowed = "[0, 1)" if allow_zero else "(0, 1)"
-        raise ValueError(f"`{name}` must be a number in {allowed}, got {value!r}.")
+def _from_arrays(images, labels, class_names, *, image_size, batch_size, seed, channels,
+                 val_fraction, test_fraction, input_shape=None, test_index=None):
+    """The ``Dataset`` of uint8 ``images`` (N, H, W, C): split, then one pipeline a split.
 
-
-def _from_arrays(images, labels, class_names, image_size, batch_size, seed, channels,
-                 val_fraction, test_fraction, *, input_shape=None, test_index=None):
-    if channels not in (1, 3):
-        raise ValueError(f"`channels` must be 1 (greyscale) or 3 (RGB), got {channels!r}.")
+    ``image_size`` None keeps the images' size; ``input_shape`` overrides what the
+    Dataset reports; ``test_index`` is a given test split (then ``test_fraction`` is
+    unused).
+    """
+    check_channels(channels)
     labels = np.asarray(labels, dtype=np.int32)
     if images.shape[-1] != channels:
         images = np.repeat(images, channels, axis=-1) if images.shape[-1] == 1 else (
             np.round(tf.image.rgb_to_grayscale(images).numpy()).astype(np.uint8)
         )
     if test_index is None:
-        train, val, test = split_indices(labels, seed, val_fraction, test_fraction)
+        train, val, test = split_indices(labels, seed, val_fraction=val_fraction,
+                                         test_fraction=test_fraction)
     else:  # a given test split (CIFAR-10's official one); split the rest
         rest = np.setdiff1d(np.arange(len(labels)), test_index)
-        train, val, _ = split_indices(labels[rest], seed, val_fraction, 0)
+        train, val, _ = split_indices(labels[rest], seed, val_fraction=val_fraction,
+                                      test_fraction=0)
         train, val, test = rest[train], rest[val], np.asarray(test_index)
     if input_shape is None:
-        size = images.shape[1:3] if image_size is None else _size_pair(image_size)
+        size = images.shape[1:3] if image_size is None else check_image_size(image_size)
         input_shape = (*size, channels)
     arrays = {
         name: Split(images[index], labels[index])

@@ -1,8 +1,14 @@
 """Where a trained network looks: Grad-CAM (Selvaraju et al. 2017) and its sanity check.
 
     >>> import resnet
-    >>> maps = resnet.grad_cam(model, ["cat.jpg", "dog.png"])  # (2, H, W) in [0, 1]
-    >>> resnet.plot_grad_cam(model, ["cat.jpg", "dog.png"], class_names=["cat", "dog"])
+    >>> from resnet.plain import residual_net
+    >>> from resnet.samples import SAMPLE_IMAGES
+    >>> model = residual_net(8, input_shape=(16, 16, 1), classes=10, width=4)  # train it first
+    >>> digits = [SAMPLE_IMAGES / "digits" / "test_3.png", SAMPLE_IMAGES / "digits" / "test_7.png"]
+    >>> maps = resnet.grad_cam(model, digits)  # (N, H, W) in [0, 1]
+    >>> maps.shape
+    (2, 16, 16)
+    >>> figure = resnet.plot_grad_cam(model, digits, class_names=list("0123456789"))
 
 Grad-CAM weighs each channel k of a convolutional layer's output A (by default
 the last one, the network's final stage) by the mean gradient of the class
@@ -28,9 +34,10 @@ import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
-from .images import _as_list, load_image
-from .inference import _image_grid, _model_io, _show_pixels, evaluate
-from .preprocessing import preprocess, preprocessing_for
+from .images import load_batch
+from .inference import image_grid, model_io, predict_batch, show_pixels
+from .preprocessing import preprocessing_for
+from .validation import InvalidParameterError, check_int
 
 # A map whose largest value is below this share of the largest term summed into it
 # is float32 cancellation noise (float32 carries ~7 digits): it is reported as zeros.
@@ -68,28 +75,33 @@ def grad_cam(model, images, class_index=None, layer=None, *, preprocessing=None,
             not (H, W, 1 or 3), an unknown layer or one without a 4-D output,
             or a class index out of range.
     """
-    height, width, channels, classes = _model_io(model)
+    check_int(batch_size, "batch_size")
+    batch, target, indices = _prepare(model, images, class_index, layer, preprocessing)
+    return _maps(model, target, batch.inputs, indices, batch_size)
+
+
+def _prepare(model, images, class_index, layer, preprocessing):
+    """Check the arguments and load the images: (batch, target layer, class indices or None)."""
+    height, width, channels, classes = model_io(model)
     target = _feature_layer(model, layer)
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"`batch_size` must be a positive int, got {batch_size!r}.")
-    sources = _as_list(images)
-    indices = _class_indices(class_index, len(sources), classes)
     if preprocessing is None:
         preprocessing = preprocessing_for(model)
-    batch = []
-    for i, (source, image) in enumerate(sources):
-        pixels = load_image(image, channels, name=source if source is not None else f"image {i}")
-        batch.append(preprocess(pixels, (height, width), preprocessing))
-    inputs = tf.stack(batch)  # (N, H, W, C)
+    batch = load_batch(images, (height, width, channels), preprocessing)  # (N, H, W, C)
+    indices = _class_indices(class_index, len(batch.names), classes)
+    return batch, target, indices
 
+
+def _maps(model, target, inputs, indices, batch_size=32):
+    """(N, H, W) Grad-CAM maps in [0, 1] of the prepared ``inputs`` (N, H, W, C)."""
+    height, width = inputs.shape[1:3]
     if tuple(target.output.shape[1:3]) == (1, 1):
-        warnings.warn(
+        warnings.warn(  # stacklevel 3: the line that called grad_cam or plot_grad_cam
             f"layer {target.name!r} outputs a 1x1 map at this input size "
             f"({height}x{width}): Grad-CAM cannot localise anything there; pass an earlier "
-            "layer with `layer=`.", UserWarning, stacklevel=2)
+            "layer with `layer=`.", UserWarning, stacklevel=3)
     scores = _score_model(model, target)
     maps = []
-    for start in range(0, len(batch), batch_size):
+    for start in range(0, len(inputs), batch_size):
         chunk = inputs[start:start + batch_size]
         with tf.GradientTape() as tape:
             features, logits = scores(chunk, training=False)  # (B, h, w, K), (B, classes)
@@ -130,24 +142,23 @@ def plot_grad_cam(model, images, class_names=None, *, labels=None, class_index=N
         The matplotlib Figure. The heatmap is stretched over the whole image,
         which is how ``evaluate`` resizes it for the model.
     """
-
-    sources = _as_list(images)
-    predictions = evaluate(model, images, class_names, preprocessing=preprocessing)
-    maps = grad_cam(model, images, class_index, layer, preprocessing=preprocessing)
+    batch, target, indices = _prepare(model, images, class_index, layer, preprocessing)
+    predictions = predict_batch(model, batch, class_names)
+    maps = _maps(model, target, batch.inputs, indices)
+    count = len(batch.names)
     if labels is not None:
         labels = [int(label) for label in labels]
-        if len(labels) != len(sources):
-            raise ValueError(
-                f"`labels` must have one entry per image ({len(sources)}), got {len(labels)}."
+        if len(labels) != count:
+            raise InvalidParameterError(
+                f"`labels` must have one entry per image ({count}), got {len(labels)}."
             )
-    channels = _model_io(model)[2]
-    fig, axes = _image_grid(len(sources), ncols, size, title_height=0.5)
-    for i, (ax, (source, image), prediction, heatmap) in enumerate(
-        zip(axes, sources, predictions, maps, strict=False)
-    ):
-        pixels = load_image(image, channels, name=source or f"image {i}")
+    channels = model_io(model)[2]
+    fig, axes = image_grid(count, ncols, size, title_height=0.5)
+    for i, (ax, pixels, prediction, heatmap) in enumerate(
+        zip(axes, batch.pixels, predictions, maps, strict=False)
+    ):  # the pixels as read, before resizing: the heatmap is stretched over them
         rows, cols = pixels.shape[:2]
-        _show_pixels(ax, pixels, channels)
+        show_pixels(ax, pixels, channels)
         ax.imshow(heatmap, cmap="jet", alpha=alpha, vmin=0, vmax=1, extent=(0, cols, rows, 0),
                   interpolation="bilinear")
         title = f"{prediction.label} ({prediction.probability:.0%})"
@@ -181,7 +192,7 @@ def randomize_layers(model, prefixes):
         prefixes = [prefixes]
     prefixes = list(prefixes)
     if not prefixes:
-        raise ValueError("`prefixes` is empty: name at least one layer prefix.")
+        raise InvalidParameterError("`prefixes` is empty: name at least one layer prefix.")
     copy = keras.models.clone_model(model)  # fresh layers: their initial weights
     fresh = {layer.name: layer.get_weights() for layer in copy.layers}
     copy.set_weights(model.get_weights())
@@ -194,7 +205,7 @@ def randomize_layers(model, prefixes):
                 chosen[prefix].append(layer.name)
     unused = [prefix for prefix, names in chosen.items() if not names]
     if unused:
-        raise ValueError(
+        raise InvalidParameterError(
             f"no layer with weights is named with the prefix(es) {unused!r}; the model's layers "
             f"with weights are {[layer.name for layer in model.layers if layer.weights]!r}."
         )
@@ -214,7 +225,7 @@ def rank_correlation(maps, others):
 
     maps, others = np.asarray(maps), np.asarray(others)
     if maps.shape != others.shape or maps.ndim != 3:
-        raise ValueError(
+        raise InvalidParameterError(
             f"`maps` and `others` must be two (N, H, W) arrays of one shape, got {maps.shape} "
             f"and {others.shape}."
         )
@@ -240,22 +251,22 @@ def _feature_layer(model, name):
         candidates = [layer for layer in model.layers if is_4d(layer)
                       and not isinstance(layer, keras.layers.InputLayer)]
         if not candidates:
-            raise ValueError(
+            raise InvalidParameterError(
                 "`model` has no layer with a 4-D output (None, h, w, channels) to explain."
             )
         return candidates[-1]
     if not isinstance(name, str):
-        raise ValueError(f"`layer` must be a layer name (str) or None, got {name!r}.")
+        raise InvalidParameterError(f"`layer` must be a layer name (str) or None, got {name!r}.")
     names = [layer.name for layer in model.layers]
     if name not in names:
         close = [n for n in names if n.endswith("_out")][-3:] or names[-3:]
-        raise ValueError(
+        raise InvalidParameterError(
             f"`layer` {name!r} is not a layer of model {model.name!r}; for example "
             f"{close!r} are."
         )
     layer = model.get_layer(name)
     if not is_4d(layer):
-        raise ValueError(
+        raise InvalidParameterError(
             f"`layer` {name!r} must have a 4-D output (None, h, w, channels), got "
             f"{getattr(layer.output, 'shape', None)}."
         )
@@ -298,7 +309,7 @@ def _class_indices(class_index, count, classes):
         valid(value) for value in class_index
     ):
         return [int(value) for value in class_index]
-    raise ValueError(
+    raise InvalidParameterError(
         f"`class_index` must be None, an int in 0..{classes - 1}, or one such int per image "
         f"({count}), got {class_index!r}."
     )

@@ -5,6 +5,9 @@
 ``resnet.data``: transparency composited over white, palette, CMYK and 16-bit
 images converted, EXIF orientation applied, and bad input refused with a
 ``FileNotFoundError`` or ``ValueError`` that names the image.
+``load_images`` reads one image or many; ``load_batch`` then resizes and
+preprocesses them into the one batch a model eats (``evaluate`` and
+``grad_cam`` both start with it).
 
     >>> import numpy as np
     >>> load_image(np.zeros((4, 5), dtype=np.uint8), channels=3).shape
@@ -16,8 +19,13 @@ Pillow is imported inside the functions that need it.
 import os
 import warnings
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
+import tensorflow as tf
+
+from .preprocessing import preprocess, scale_to_unit
+from .validation import InvalidParameterError, check_channels
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 
@@ -48,8 +56,7 @@ def load_image(image, channels=3, *, name=None):
             Pillow's decompression-bomb limit (``PIL.Image.MAX_IMAGE_PIXELS``),
             or an array of the wrong shape or values.
     """
-    if channels not in (1, 3):
-        raise ValueError(f"`channels` must be 1 (greyscale) or 3 (RGB), got {channels!r}.")
+    check_channels(channels)
     if isinstance(image, np.ndarray):  # arrays need no Pillow
         return _array_to_pixels(image, channels, name or "image")
     from PIL import Image
@@ -60,10 +67,80 @@ def load_image(image, channels=3, *, name=None):
         name = name or "image"
         _check_pixel_count(image.width * image.height, name)
         return _pil_to_pixels(image, channels, name)
-    raise ValueError(
+    raise InvalidParameterError(
         f"{name or 'image'}: expected a file path, a PIL image or a numpy array, got "
         f"{type(image).__name__}."
     )
+
+
+def load_images(images, channels=3):
+    """Read one image or many, each as ``load_image`` reads it, all before any is used.
+
+    Args:
+        images: a file path, a PIL image, a numpy array (H, W), (H, W, C) or a
+            batch (N, H, W, C), or a list of any of these.
+        channels: 1 (greyscale) or 3 (RGB).
+
+    Returns:
+        (names, pixels): one name per image (its path, or "image N" for an
+        in-memory image, N its place in the input) and one (H, W, channels)
+        float32 array of pixels 0..255 per image, in input order.
+
+    Raises:
+        FileNotFoundError, ValueError: as ``load_image``, naming the image; an
+            empty list.
+
+    >>> names, pixels = load_images(np.zeros((2, 4, 5, 3), dtype=np.uint8), channels=1)
+    >>> names, pixels[0].shape
+    (['image 0', 'image 1'], (4, 5, 1))
+    """
+    sources = _as_list(images)
+    names = [source if source is not None else f"image {i}"
+             for i, (source, _) in enumerate(sources)]
+    pixels = [load_image(image, channels, name=name)
+              for name, (_, image) in zip(names, sources, strict=True)]
+    return names, pixels
+
+
+class Batch(NamedTuple):
+    """Images made ready for a model (what ``load_batch`` returns).
+
+    Attributes:
+        inputs: (N, H, W, C) float32 tensor: resized and preprocessed, what the model eats.
+        names: one name per image (its path, or "image N").
+        pixels: one (h, w, C) float32 array of 0..255 per image, as read (before resizing).
+    """
+
+    inputs: tf.Tensor
+    names: list
+    pixels: list
+
+
+def load_batch(images, input_shape, preprocessing=scale_to_unit):
+    """Read images, resize them to ``input_shape`` and preprocess them, as training did.
+
+    The first step of ``resnet.evaluate`` and ``resnet.grad_cam``: every image
+    is read first (``load_images``), so that a bad one fails before any
+    prediction, then resized and preprocessed by ``resnet.preprocess``, the
+    last step of the training pipelines, and stacked.
+
+    Args:
+        images: as for ``load_images``.
+        input_shape: (height, width, channels) of the model's input, channels 1 or 3.
+        preprocessing: a function of 0..255 pixels (default ``scale_to_unit``).
+
+    Returns:
+        A ``Batch`` (inputs, names, pixels).
+
+    >>> batch = load_batch([np.zeros((8, 8), np.uint8), np.ones((4, 6, 3), np.uint8)],
+    ...                    (16, 16, 3))
+    >>> tuple(batch.inputs.shape), batch.names
+    ((2, 16, 16, 3), ['image 0', 'image 1'])
+    """
+    height, width, channels = input_shape
+    names, pixels = load_images(images, channels)
+    inputs = tf.stack([preprocess(p, (height, width), preprocessing) for p in pixels])
+    return Batch(inputs, names, pixels)
 
 
 def _as_list(images):
@@ -76,7 +153,8 @@ def _as_list(images):
         return [(None, images)]
     if isinstance(images, (list, tuple)):
         if len(images) == 0:
-            raise ValueError("`images` is empty: give at least one path, PIL image or array.")
+            raise InvalidParameterError(
+                "`images` is empty: give at least one path, PIL image or array.")
         return [
             (str(image) if isinstance(image, (str, os.PathLike)) else None, image)
             for image in images
@@ -85,7 +163,7 @@ def _as_list(images):
 
     if isinstance(images, Image.Image):
         return [(None, images)]
-    raise ValueError(
+    raise InvalidParameterError(
         "`images` must be a file path, a PIL image, a numpy array or a list of these, got "
         f"{type(images).__name__}."
     )

@@ -6,13 +6,13 @@
     >>> predictions[0].label, predictions[0].probability  # doctest: +SKIP
     ('cat', 0.97)
 
-``evaluate`` does four things: load the images (``resnet.images.load_image``:
-file paths, PIL images and numpy arrays, in any image mode, converted to the
-channels the model expects), preprocess them exactly as the training pipelines
-of ``resnet.data`` do (resized to the model's input, then the model's
-preprocessing, by default ``preprocessing_for(model)``), predict, and label
-each prediction. Bad input is refused before TensorFlow sees it, with a
-``FileNotFoundError`` or ``ValueError`` that names the image.
+``evaluate`` does four things: load the images and preprocess them exactly as
+the training pipelines of ``resnet.data`` do (``resnet.images.load_batch``: file
+paths, PIL images and numpy arrays, in any image mode, converted to the channels
+the model expects, resized to the model's input, then the model's preprocessing,
+by default ``preprocessing_for(model)``), predict, and label each prediction
+(``predict_batch``, for images loaded already). Bad input is refused before
+TensorFlow sees it, with a ``FileNotFoundError`` or ``ValueError`` that names the image.
 
 matplotlib is imported inside the function that needs it.
 """
@@ -20,10 +20,9 @@ matplotlib is imported inside the function that needs it.
 from typing import NamedTuple
 
 import numpy as np
-import tensorflow as tf
 
-from .images import _as_list, load_image
-from .preprocessing import preprocess, preprocessing_for
+from .images import load_batch, load_images
+from .preprocessing import preprocessing_for
 from .validation import InvalidParameterError, check_int
 
 
@@ -68,31 +67,51 @@ def evaluate(model, images, class_names=None, *, preprocessing=None, batch_size=
             an image over the decompression-bomb limit, ``class_names`` of the
             wrong length, or a model whose input is not (H, W, 1 or 3).
     """
-    height, width, channels, classes = _model_io(model)
-    if class_names is not None:
-        class_names = list(class_names)
-        if len(class_names) != classes:
-            raise InvalidParameterError(
-                f"`class_names` must have one name per class of the model ({classes}), got "
-                f"{len(class_names)}: {class_names!r}."
-            )
+    height, width, channels, classes = model_io(model)
+    class_names = _checked_class_names(class_names, classes)
     check_int(batch_size, "batch_size")
-    sources = _as_list(images)
     if preprocessing is None:
         preprocessing = preprocessing_for(model)
+    # 1. Load every image first, so that a bad one fails before any prediction;
+    # 2. preprocess as training did: resize, then the model's preprocessing.
+    batch = load_batch(images, (height, width, channels), preprocessing)
+    # 3. Predict, batch by batch, and 4. label: the most probable class of each image.
+    return predict_batch(model, batch, class_names, batch_size=batch_size)
 
-    # 1. Load every image first, so that a bad one fails before any prediction.
-    names = [source if source is not None else f"image {i}"
-             for i, (source, _) in enumerate(sources)]
-    pixels = [load_image(image, channels, name=name)
-              for name, (_, image) in zip(names, sources, strict=True)]
-    # 2. Preprocess as training did: resize, then the model's preprocessing.
-    inputs = tf.stack([preprocess(p, (height, width), preprocessing) for p in pixels])
-    # 3. Predict, batch by batch: (N, H, W, C) -> (N, classes).
-    probabilities = _predict(model, inputs, batch_size)
-    # 4. Label: the most probable class of each image.
-    return [_label(name, probs, class_names) for name, probs in zip(names, probabilities,
-                                                                     strict=True)]
+
+def predict_batch(model, batch, class_names=None, *, batch_size=32):
+    """The ``Prediction`` of each image of a ``resnet.images.Batch`` (``load_batch``).
+
+    ``evaluate`` without the loading: for a caller that has loaded the images
+    already (``resnet.plot_grad_cam`` draws them too).
+
+    Args:
+        model: as for ``evaluate``.
+        batch: a ``Batch`` made for this model's input.
+        class_names: one name per class, or None for class indices.
+        batch_size: images per forward pass.
+
+    Returns:
+        A list of ``Prediction``, one per image, in the batch's order.
+    """
+    class_names = _checked_class_names(class_names, model_io(model)[3])
+    check_int(batch_size, "batch_size")
+    probabilities = _predict(model, batch.inputs, batch_size)  # (N, H, W, C) -> (N, classes)
+    return [_label(name, probs, class_names)
+            for name, probs in zip(batch.names, probabilities, strict=True)]
+
+
+def _checked_class_names(class_names, classes):
+    """``class_names`` as a list of ``classes`` names, or None."""
+    if class_names is None:
+        return None
+    class_names = list(class_names)
+    if len(class_names) != classes:
+        raise InvalidParameterError(
+            f"`class_names` must have one name per class of the model ({classes}), got "
+            f"{len(class_names)}: {class_names!r}."
+        )
+    return class_names
 
 
 def _predict(model, inputs, batch_size):
@@ -125,41 +144,60 @@ def plot_predictions(images, predictions, *, ncols=4, size=2.5, channels=None):
     Returns:
         The matplotlib Figure.
     """
-    sources = _as_list(images)
-    if len(sources) != len(predictions):
-        raise ValueError(
-            f"`predictions` must have one entry per image ({len(sources)}), got "
+    _, pixels = load_images(images, channels or 3)
+    if len(pixels) != len(predictions):
+        raise InvalidParameterError(
+            f"`predictions` must have one entry per image ({len(pixels)}), got "
             f"{len(predictions)}."
         )
-    fig, axes = _image_grid(len(sources), ncols, size, title_height=0.3)
-    for ax, (source, image), prediction in zip(axes, sources, predictions, strict=False):
-        _show_pixels(ax, load_image(image, channels or 3, name=source), channels)
+    fig, axes = image_grid(len(pixels), ncols, size, title_height=0.3)
+    for ax, image, prediction in zip(axes, pixels, predictions, strict=False):
+        show_pixels(ax, image, channels)
         ax.set_title(f"{prediction.label} ({prediction.probability:.0%})", fontsize=12)
     fig.tight_layout()
     return fig
 
 
-def _model_io(model):
+def model_io(model):
+    """(height, width, channels, classes) of a classifier, or an error saying why it is not one.
+
+    The contract of ``evaluate`` and ``resnet.grad_cam``: one input (None, H, W, C)
+    with C 1 or 3, and one output (None, classes); one sigmoid unit counts as two
+    classes.
+
+    Raises:
+        InvalidParameterError: another input or output shape.
+    """
     input_shape = getattr(model, "input_shape", None)
     output_shape = getattr(model, "output_shape", None)
     if (
         not isinstance(input_shape, tuple) or len(input_shape) != 4
         or input_shape[1] is None or input_shape[2] is None or input_shape[3] not in (1, 3)
     ):
-        raise ValueError(
+        raise InvalidParameterError(
             "`model` must be a Keras model with one input (None, height, width, 1 or 3), got "
             f"input shape {input_shape!r}."
         )
     if not isinstance(output_shape, tuple) or len(output_shape) != 2 or not output_shape[1]:
-        raise ValueError(
+        raise InvalidParameterError(
             f"`model` must have one output (None, classes), got output shape {output_shape!r}."
         )
     classes = output_shape[1] if output_shape[1] > 1 else 2
     return input_shape[1], input_shape[2], input_shape[3], classes
 
 
-def _image_grid(count, ncols, size, title_height):
-    """A figure for ``count`` images in rows of ``ncols``, axes off: (figure, flat axes)."""
+def image_grid(count, ncols=4, size=2.5, *, title_height=0.3):
+    """A matplotlib figure for ``count`` images in rows of ``ncols``, axes off.
+
+    Args:
+        count: how many images.
+        ncols: images per row (fewer when there are fewer images).
+        size: the side of each image in inches.
+        title_height: inches added to the figure's height for the titles.
+
+    Returns:
+        (figure, axes): the Figure and its axes as one flat sequence, row by row.
+    """
     import matplotlib.pyplot as plt
 
     ncols = max(1, min(ncols, count))
@@ -171,8 +209,8 @@ def _image_grid(count, ncols, size, title_height):
     return fig, axes.flat
 
 
-def _show_pixels(ax, pixels, channels):
-    """Draw (H, W, C) 0..255 pixels: grey for one channel, RGB for three."""
+def show_pixels(ax, pixels, channels):
+    """Draw (H, W, C) 0..255 pixels on ``ax``: grey for ``channels`` 1, else RGB."""
     if channels == 1:
         ax.imshow(pixels[..., 0], cmap="gray", vmin=0, vmax=255)
     else:

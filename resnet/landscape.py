@@ -1,10 +1,17 @@
 """The loss landscape around trained weights (Li et al. 2018, "Visualizing the Loss Landscape").
 
+    >>> import numpy as np
     >>> from resnet import landscape
+    >>> from resnet.plain import residual_net
+    >>> model = residual_net(8, input_shape=(8, 8, 1), classes=3, width=4)  # train it first
+    >>> images, labels = np.zeros((4, 8, 8, 1), "float32"), np.array([0, 1, 2, 0])
     >>> directions = [landscape.random_direction(model, seed=s) for s in (1, 2)]
-    >>> grid = np.linspace(-1, 1, 21)
-    >>> losses = landscape.loss_surface(model, images, labels, directions, grid)  # (21, 21)
-    >>> landscape.negative_curvature_share(losses)  # 0 for a convex bowl
+    >>> grid = np.linspace(-1, 1, 5)
+    >>> losses = landscape.loss_surface(model, images, labels, directions, grid)
+    >>> losses.shape
+    (5, 5)
+    >>> 0 <= landscape.negative_curvature_share(losses) <= 1  # 0 for a convex bowl
+    True
 
 A direction is one array per *landscape weight*: the kernels of the Conv2D and
 Dense layers. Biases and batch-normalisation parameters are left out (their
@@ -25,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
-from .validation import check_int
+from .validation import InvalidParameterError, check_int
 
 
 def landscape_variables(model):
@@ -39,7 +46,7 @@ def landscape_variables(model):
         if isinstance(layer, (keras.layers.Conv2D, keras.layers.Dense)):
             variables.append(layer.kernel)
     if not variables:
-        raise ValueError(
+        raise InvalidParameterError(
             f"`model` {getattr(model, 'name', model)!r} has no Conv2D or Dense kernels to move."
         )
     return variables
@@ -62,14 +69,15 @@ def filter_normalize(direction, weights):
         A list of float32 arrays: ``d[..., k] * |w[..., k]| / |d[..., k]|``.
     """
     if len(direction) != len(weights):
-        raise ValueError(
+        raise InvalidParameterError(
             f"`direction` has {len(direction)} arrays but `weights` has {len(weights)}."
         )
     normalized = []
     for d, w in zip(direction, weights, strict=True):
         d, w = np.asarray(d, dtype=np.float64), np.asarray(w, dtype=np.float64)
         if d.shape != w.shape:
-            raise ValueError(f"a direction of shape {d.shape} for weights of shape {w.shape}.")
+            raise InvalidParameterError(
+                f"a direction of shape {d.shape} for weights of shape {w.shape}.")
         d_norms = filter_norms(d)
         # A zero filter of the direction stays zero instead of dividing by zero.
         scale = np.divide(filter_norms(w), d_norms, out=np.zeros_like(d_norms),
@@ -113,13 +121,13 @@ def loss_surface(model, images, labels, directions, coordinates, *, batch_size=5
     """
     coordinates = _check_coordinates(coordinates)
     if not isinstance(directions, (list, tuple)) or len(directions) not in (1, 2):
-        raise ValueError("`directions` must be a list of one or two directions.")
+        raise InvalidParameterError("`directions` must be a list of one or two directions.")
     variables = landscape_variables(model)
     for direction in directions:
         if not isinstance(direction, (list, tuple)) or len(direction) != len(variables) or any(
             tuple(np.shape(d)) != tuple(v.shape) for d, v in zip(direction, variables, strict=False)
         ):
-            raise ValueError(
+            raise InvalidParameterError(
                 f"a direction must hold one array per landscape variable ({len(variables)}), "
                 "each of that variable's shape: use random_direction(model)."
             )
@@ -167,8 +175,9 @@ def interpolate(model, start, end, images, labels, alphas, *, batch_size=512):
         if len(weights) != len(shapes) or any(
             tuple(np.shape(w)) != s for w, s in zip(weights, shapes, strict=False)
         ):
-            raise ValueError(f"`{arg}` must be a list like model.get_weights() ({len(shapes)} "
-                             "arrays of the same shapes).")
+            raise InvalidParameterError(
+                f"`{arg}` must be a list like model.get_weights() ({len(shapes)} arrays of "
+                "the same shapes).")
     loss = _loss_function(model, images, labels, batch_size)
     original = model.get_weights()
     losses = np.empty(len(alphas))
@@ -197,7 +206,8 @@ def hessian_eigenvalues(surface, spacing=1.0):
     """
     f = np.asarray(surface, dtype=np.float64)
     if f.ndim != 2 or min(f.shape) < 3:
-        raise ValueError(f"`surface` must be a 2-D grid of at least 3x3, got shape {f.shape}.")
+        raise InvalidParameterError(
+            f"`surface` must be a 2-D grid of at least 3x3, got shape {f.shape}.")
     h2 = float(spacing) ** 2
     centre = f[1:-1, 1:-1]
     fxx = (f[2:, 1:-1] - 2 * centre + f[:-2, 1:-1]) / h2
@@ -227,7 +237,7 @@ def negative_curvature_share(surface):
 def _check_coordinates(values, name="coordinates"):
     values = np.asarray(values, dtype=np.float64)
     if values.ndim != 1 or len(values) == 0 or not np.all(np.isfinite(values)):
-        raise ValueError(f"`{name}` must be a non-empty 1-D array of finite numbers.")
+        raise InvalidParameterError(f"`{name}` must be a non-empty 1-D array of finite numbers.")
     return values
 
 
@@ -236,10 +246,11 @@ def _loss_function(model, images, labels, batch_size):
     images = np.asarray(images, dtype=np.float32)
     labels = np.asarray(labels)
     if images.ndim != 4 or len(images) == 0:
-        raise ValueError(f"`images` must be a non-empty batch (N, H, W, C), got shape "
-                         f"{images.shape}.")
+        raise InvalidParameterError(
+            f"`images` must be a non-empty batch (N, H, W, C), got shape {images.shape}.")
     if labels.shape != (len(images),):
-        raise ValueError(f"`labels` must be (N,) = ({len(images)},), got shape {labels.shape}.")
+        raise InvalidParameterError(
+            f"`labels` must be (N,) = ({len(images)},), got shape {labels.shape}.")
     check_int(batch_size, "batch_size")
     batches = [(tf.constant(images[i:i + batch_size]), tf.constant(labels[i:i + batch_size]))
                for i in range(0, len(images), batch_size)]

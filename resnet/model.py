@@ -25,21 +25,32 @@ from tensorflow.keras import layers
 from .blocks import (
     BN_EPSILON,
     BN_MOMENTUM,
+    conv_seed,
     convolutional_block,
     glorot_uniform,
     identity_block,
     random_uniform,
 )
-from .validation import InvalidParameterError, check_int, is_int
+from .validation import InvalidParameterError, check_int, check_ints, is_int
 
-# (blocks per stage) for each depth: the only difference between the networks.
+# Table 1 of the paper, conv2 to conv5: the blocks per stage for each depth (the only
+# difference between the three networks) and every block's filters [F1, F2, F3].
 STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 STAGE_FILTERS = ((64, 64, 256), (128, 128, 512), (256, 256, 1024), (512, 512, 2048))
 MIN_INPUT_SIZE = 32  # five stride-2 steps: 32x32 is the smallest input that keeps a 1x1 map
 
-# Block seeds of one model are seed * 1000 + the block's number (1, 2, ... across the
-# stages; 0 is the stem and classifier), so two models' seeds never meet below 1000 blocks.
-_SEEDS_PER_MODEL = 1000
+
+def block_seed(seed, block):
+    """The seed of block number ``block`` (1, 2, ... across the stages) of a model's ``seed``.
+
+    Block 0 is the stem and the classifier. Each block turns its seed into one seed per
+    conv (``resnet.blocks.conv_seed``), so every layer of every model gets its own seed,
+    and two models' seeds never meet below 1000 blocks.
+
+    >>> block_seed(0, 1), block_seed(3, 16)
+    (1, 3016)
+    """
+    return 1000 * seed + block
 
 
 def stack_blocks(x, filters, blocks, stride=2, first_seed=0, name=None, **bn):
@@ -67,7 +78,7 @@ def stack_blocks(x, filters, blocks, stride=2, first_seed=0, name=None, **bn):
     return x
 
 
-def _check_model_args(input_shape, classes, seed):
+def _check_model_args(input_shape, classes, seed, zero_init_residual, weights):
     if (
         not isinstance(input_shape, (list, tuple))
         or len(input_shape) != 3
@@ -89,12 +100,6 @@ def _check_model_args(input_shape, classes, seed):
         )
     check_int(classes, "classes", what="an int >= 1")
     check_int(seed, "seed", 0)
-
-
-def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, weights=None,
-            zero_init_residual=False):
-    """Build the ResNet of the given depth (a key of STAGE_BLOCKS), then load ``weights``."""
-    _check_model_args(input_shape, classes, seed)
     if not isinstance(zero_init_residual, bool):
         raise InvalidParameterError(
             f"`zero_init_residual` must be True or False, got {zero_init_residual!r}.")
@@ -102,6 +107,29 @@ def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, we
         raise InvalidParameterError(
             "`zero_init_residual` is for training from scratch: give it with "
             f"weights=None, not weights={weights!r}.")
+
+
+def build_resnet(
+    blocks_per_stage,
+    input_shape=(64, 64, 3),
+    classes=2,
+    seed=0,
+    *,
+    bn_momentum=BN_MOMENTUM,
+    bn_epsilon=BN_EPSILON,
+    name="resnet",
+    weights=None,
+    zero_init_residual=False,
+):
+    """A bottleneck ResNet v1 with ``blocks_per_stage`` blocks in conv2 to conv5.
+
+    ``ResNet50``, ``ResNet101`` and ``ResNet152`` call it with ``STAGE_BLOCKS[depth]``;
+    call it yourself for another depth, e.g. ResNet-200's ``(3, 24, 36, 3)``. The network
+    has 2 + 3 * sum(blocks_per_stage) weighted layers. See ``ResNet50`` for the arguments.
+    """
+    check_ints(blocks_per_stage, "blocks_per_stage", 4, what="four positive ints")
+    _check_model_args(input_shape, classes, seed, zero_init_residual, weights)
+    depth = 2 + 3 * sum(blocks_per_stage)
     weights_path = None
     if weights is not None:
         # Imported here, so that blocks.py and model.py copied alone build a fresh model.
@@ -113,32 +141,32 @@ def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, we
             # resnet.preprocessing_for(model) reads this suffix to pick ImageNet's preprocessing.
             name += _weights.IMAGENET_SUFFIX
     bn = dict(bn_momentum=bn_momentum, bn_epsilon=bn_epsilon)
-    stem_seed = seed * _SEEDS_PER_MODEL
+    head_seed = block_seed(seed, 0)  # the stem and the classifier
 
     inputs = keras.Input(shape=tuple(input_shape), name="input_layer")  # (B, H, W, C)
     x = layers.ZeroPadding2D(padding=3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(64, 7, strides=2, kernel_initializer=glorot_uniform(seed=4 * stem_seed),
-                      name="conv1_conv")(x)  # (B, H/2, W/2, 64)
+    x = layers.Conv2D(64, 7, strides=2, kernel_initializer=glorot_uniform(
+        seed=conv_seed(head_seed, 0)), name="conv1_conv")(x)  # (B, H/2, W/2, 64)
     x = layers.BatchNormalization(momentum=bn_momentum, epsilon=bn_epsilon, name="conv1_bn")(x)
     x = layers.Activation("relu", name="conv1_relu")(x)
     x = layers.ZeroPadding2D(padding=1, name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # (B, H/4, W/4, 64)
 
-    # Each stage's first block seed follows the previous stage's last one.
-    n2, n3, n4, n5 = STAGE_BLOCKS[depth]
-    f2, f3, f4, f5 = STAGE_FILTERS
-    s = stem_seed + 1
-    x = stack_blocks(x, f2, n2, stride=1, first_seed=s, name="conv2", **bn)  # (B, H/4, W/4, 256)
-    x = stack_blocks(x, f3, n3, first_seed=s + n2, name="conv3", **bn)  # (B, H/8, W/8, 512)
-    x = stack_blocks(x, f4, n4, first_seed=s + n2 + n3, name="conv4", **bn)  # (.., H/16, .., 1024)
-    x = stack_blocks(x, f5, n5, first_seed=s + n2 + n3 + n4, name="conv5", **bn)  # H/32, 2048
+    # conv2 keeps the size (the max-pool has just halved it); conv3, conv4 and conv5 halve
+    # it and double the channels: (B, H/4, W/4, 256) -> (H/8, 512) -> (H/16, 1024) -> (H/32, 2048)
+    first_block = 1  # blocks are numbered 1, 2, ... across the stages
+    for stage, (blocks, filters) in enumerate(zip(blocks_per_stage, STAGE_FILTERS,
+                                                  strict=True), start=2):
+        x = stack_blocks(x, filters, blocks, stride=1 if stage == 2 else 2,
+                         first_seed=block_seed(seed, first_block), name=f"conv{stage}", **bn)
+        first_block += blocks
 
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, 2048)
     # The classifier always computes in float32: under a mixed_float16 policy
     # (resnet.speed) a float16 softmax would round small probabilities to 0.
     outputs = layers.Dense(
-        classes, activation="softmax", kernel_initializer=glorot_uniform(seed=4 * stem_seed + 1),
-        name="predictions", dtype="float32",
+        classes, activation="softmax", kernel_initializer=glorot_uniform(
+            seed=conv_seed(head_seed, 1)), name="predictions", dtype="float32",
     )(x)  # (B, classes)
     model = keras.Model(inputs, outputs, name=name)
     if zero_init_residual:
@@ -146,6 +174,123 @@ def _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name, we
     if weights_path is not None:
         _weights.load(model, weights_path, depth, input_shape, classes)
     return model
+
+
+def ResNet50(
+    input_shape=(64, 64, 3),
+    classes=2,
+    seed=0,
+    *,
+    bn_momentum=BN_MOMENTUM,
+    bn_epsilon=BN_EPSILON,
+    name="resnet50",
+    weights=None,
+    zero_init_residual=False,
+):
+    """ResNet-50 from scratch: 16 bottleneck blocks (3, 4, 6, 3), 50 weighted layers.
+
+    The paper's Table 1 (He et al. 2015), laid out as keras.applications.ResNet50, with
+    the same layer names and weights in the same order.
+
+    Args:
+        input_shape: (height, width, channels); at least 32x32. (64, 64, 3) for
+            RGB, (64, 64, 1) for greyscale, any other size.
+        classes: number of classes of the softmax classifier (2 for binary).
+        seed: the model's seed; every layer gets its own seed derived from it
+            (``block_seed``, ``resnet.blocks.conv_seed``), so the same seed gives
+            identical weights.
+        bn_momentum: momentum of every BN layer's moving averages (Keras' 0.99
+            by default; 0.9 tracks the weights faster on small datasets).
+        bn_epsilon: epsilon of every BN layer (keras.applications' 1.001e-5).
+        name: the model's name; "_imagenet" is appended when it gets ImageNet
+            weights (``resnet50_imagenet``), so that ``resnet.evaluate`` gives
+            it ImageNet's preprocessing (``resnet.preprocessing.imagenet_caffe``).
+        weights: None (fresh initialisation), "imagenet" (keras.applications'
+            published ImageNet weights, downloaded once; only for
+            input_shape=(224, 224, 3) and classes=1000; without a network this
+            raises ConnectionError), or the path to a weights file (their
+            ``.h5``, or a ``.weights.h5`` saved from either network). A
+            missing file raises FileNotFoundError, weights that do not fit the
+            model's shape a ValueError. See ``resnet.weights``.
+        zero_init_residual: zero the gamma of the last BN layer of every block,
+            so that each block starts as the identity (Goyal et al. 2017); the
+            book's training recipe does. False keeps the network identical to
+            keras.applications' at initialisation.
+
+    Returns:
+        An uncompiled ``keras.Model`` mapping (batch, *input_shape) images to
+        (batch, classes) probabilities.
+
+    Raises:
+        InvalidParameterError: (a ValueError and a TypeError) an argument of the
+            wrong type or value, named in the message.
+    """
+    return build_resnet(STAGE_BLOCKS[50], input_shape, classes, seed, bn_momentum=bn_momentum,
+                        bn_epsilon=bn_epsilon, name=name, weights=weights,
+                        zero_init_residual=zero_init_residual)
+
+
+def ResNet101(
+    input_shape=(64, 64, 3),
+    classes=2,
+    seed=0,
+    *,
+    bn_momentum=BN_MOMENTUM,
+    bn_epsilon=BN_EPSILON,
+    name="resnet101",
+    weights=None,
+    zero_init_residual=False,
+):
+    """ResNet-101: ResNet50 with 23 blocks in conv4 (3, 4, 23, 3), 101 weighted layers.
+
+    The arguments are ``ResNet50``'s; ``weights="imagenet"`` loads keras.applications'
+    ResNet101 weights.
+    """
+    return build_resnet(STAGE_BLOCKS[101], input_shape, classes, seed, bn_momentum=bn_momentum,
+                        bn_epsilon=bn_epsilon, name=name, weights=weights,
+                        zero_init_residual=zero_init_residual)
+
+
+def ResNet152(
+    input_shape=(64, 64, 3),
+    classes=2,
+    seed=0,
+    *,
+    bn_momentum=BN_MOMENTUM,
+    bn_epsilon=BN_EPSILON,
+    name="resnet152",
+    weights=None,
+    zero_init_residual=False,
+):
+    """ResNet-152: 8 blocks in conv3 and 36 in conv4 (3, 8, 36, 3), 152 weighted layers.
+
+    The arguments are ``ResNet50``'s; ``weights="imagenet"`` loads keras.applications'
+    ResNet152 weights.
+    """
+    return build_resnet(STAGE_BLOCKS[152], input_shape, classes, seed, bn_momentum=bn_momentum,
+                        bn_epsilon=bn_epsilon, name=name, weights=weights,
+                        zero_init_residual=zero_init_residual)
+
+
+def zero_residual_gammas(model):
+    """Set the scale (gamma) of the last BN layer of every block to zero.
+
+    Each block's main path then outputs zeros, so ``relu(shortcut + 0)``: an
+    identity block passes its (already non-negative) input through unchanged,
+    and the network starts as a much shallower one that the blocks grow out
+    of as their gammas are learned (Goyal et al. 2017, "Accurate, Large
+    Minibatch SGD", section 5.1). Only the ``convN_blockM_3_bn`` layers change;
+    the shortcut's BN (``_0_bn``) and the stem's keep gamma = 1.
+
+    Returns:
+        The names of the layers whose gamma was zeroed.
+    """
+    zeroed = []
+    for layer in model.layers:
+        if isinstance(layer, layers.BatchNormalization) and layer.name.endswith("_3_bn"):
+            layer.gamma.assign(np.zeros(tuple(layer.gamma.shape), dtype="float32"))
+            zeroed.append(layer.name)
+    return zeroed
 
 
 def small_resnet(input_shape=(8, 8, 1), classes=10, width=16, *, bn_momentum=0.9):
@@ -183,92 +328,3 @@ def small_resnet(input_shape=(8, 8, 1), classes=10, width=16, *, bn_momentum=0.9
     outputs = layers.Dense(classes, activation="softmax", dtype="float32",
                            kernel_initializer=glorot_uniform(seed=4))(x)  # (B, classes)
     return keras.Model(inputs, outputs)
-
-
-def zero_residual_gammas(model):
-    """Set the scale (gamma) of the last BN layer of every block to zero.
-
-    Each block's main path then outputs zeros, so ``relu(shortcut + 0)``: an
-    identity block passes its (already non-negative) input through unchanged,
-    and the network starts as a much shallower one that the blocks grow out
-    of as their gammas are learned (Goyal et al. 2017, "Accurate, Large
-    Minibatch SGD", section 5.1). Only the ``convN_blockM_3_bn`` layers change;
-    the shortcut's BN (``_0_bn``) and the stem's keep gamma = 1.
-
-    Returns:
-        The names of the layers whose gamma was zeroed.
-    """
-    zeroed = []
-    for layer in model.layers:
-        if isinstance(layer, layers.BatchNormalization) and layer.name.endswith("_3_bn"):
-            layer.gamma.assign(np.zeros(tuple(layer.gamma.shape), dtype="float32"))
-            zeroed.append(layer.name)
-    return zeroed
-
-
-_BUILDER_DOC = """ResNet{depth} from scratch: {total} bottleneck blocks, {depth} weighted layers.
-
-    Stages conv2 to conv5 have {blocks} blocks (``STAGE_BLOCKS[{depth}]``); ResNet50,
-    ResNet101 and ResNet152 differ only by that line.
-
-    Args:
-        input_shape: (height, width, channels); at least 32x32. (64, 64, 3) for
-            RGB, (64, 64, 1) for greyscale, any other size.
-        classes: number of classes of the softmax classifier (2 for binary).
-        seed: the model's seed; every layer gets its own seed derived from it,
-            so the same seed gives identical weights.
-        bn_momentum: momentum of every BN layer's moving averages (Keras' 0.99
-            by default; 0.9 tracks the weights faster on small datasets).
-        bn_epsilon: epsilon of every BN layer (keras.applications' 1.001e-5).
-        name: the model's name; "_imagenet" is appended when it gets ImageNet
-            weights (``resnet{depth}_imagenet``), so that ``resnet.evaluate`` gives
-            it ImageNet's preprocessing (``resnet.preprocessing.imagenet_caffe``).
-        weights: None (fresh initialisation), "imagenet" (keras.applications'
-            published ResNet{depth} ImageNet weights, downloaded once; only for
-            input_shape=(224, 224, 3) and classes=1000; without a network this
-            raises ConnectionError), or the path to a weights file (their
-            ``.h5``, or a ``.weights.h5`` saved from either network). A
-            missing file raises FileNotFoundError, weights that do not fit the
-            model's shape a ValueError. See ``resnet.weights``.
-        zero_init_residual: zero the gamma of the last BN layer of every block,
-            so that each block starts as the identity (Goyal et al. 2017); the
-            book's training recipe does. False keeps the network identical to
-            keras.applications' at initialisation.
-
-    Returns:
-        An uncompiled ``keras.Model`` mapping (batch, *input_shape) images to
-        (batch, classes) probabilities.
-
-    Raises:
-        InvalidParameterError: (a ValueError and a TypeError) an argument of the
-            wrong type or value, named in the message.
-    """
-
-
-def _builder(depth):
-    """The public function ResNet{depth}: one signature and docstring for all three."""
-
-    def build(
-        input_shape=(64, 64, 3),
-        classes=2,
-        seed=0,
-        *,
-        bn_momentum=BN_MOMENTUM,
-        bn_epsilon=BN_EPSILON,
-        name=f"resnet{depth}",
-        weights=None,
-        zero_init_residual=False,
-    ):
-        return _resnet(depth, input_shape, classes, seed, bn_momentum, bn_epsilon, name,
-                       weights, zero_init_residual)
-
-    blocks = STAGE_BLOCKS[depth]
-    build.__name__ = build.__qualname__ = f"ResNet{depth}"
-    build.__doc__ = _BUILDER_DOC.format(depth=depth, total=sum(blocks),
-                                        blocks=", ".join(map(str, blocks)))
-    return build
-
-
-ResNet50 = _builder(50)
-ResNet101 = _builder(101)
-ResNet152 = _builder(152)

@@ -70,7 +70,7 @@ def _check_args(depth, input_shape, classes, width, seed):
     check_int(seed, "seed", 0)
 
 
-def _conv_bn(x, filters, strides, seed, name, batch_norm):
+def _conv_bn(x, filters, *, strides, seed, name, batch_norm):
     # No conv bias under BN: the BN that follows has its own (beta).
     x = layers.Conv2D(
         filters, 3, strides=strides, padding="same", use_bias=not batch_norm,
@@ -81,13 +81,13 @@ def _conv_bn(x, filters, strides, seed, name, batch_norm):
     return layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
 
 
-def _network(depth, input_shape, classes, width, seed, residual, name, batch_norm):
+def _network(depth, input_shape, classes, width, seed, *, residual, name, batch_norm):
     _check_args(depth, input_shape, classes, width, seed)
     n = (depth - 2) // 6
     seeds = iter(range(seed * 10_000, seed * 10_000 + depth))  # one seed per weighted layer
 
     inputs = keras.Input(shape=tuple(input_shape), name="input_layer")  # (B, H, W, C)
-    x = _conv_bn(inputs, width, 1, next(seeds), "stem", batch_norm)
+    x = _conv_bn(inputs, width, strides=1, seed=next(seeds), name="stem", batch_norm=batch_norm)
     x = layers.Activation("relu", name="stem_relu")(x)  # (B, H, W, width)
     for stage in range(3):
         filters = width * 2**stage
@@ -95,9 +95,11 @@ def _network(depth, input_shape, classes, width, seed, residual, name, batch_nor
             strides = 2 if stage > 0 and block == 0 else 1
             prefix = f"stage{stage + 1}_block{block + 1}"
             shortcut = x
-            x = _conv_bn(x, filters, strides, next(seeds), f"{prefix}_1", batch_norm)
+            x = _conv_bn(x, filters, strides=strides, seed=next(seeds), name=f"{prefix}_1",
+                         batch_norm=batch_norm)
             x = layers.Activation("relu", name=f"{prefix}_1_relu")(x)
-            x = _conv_bn(x, filters, 1, next(seeds), f"{prefix}_2", batch_norm)
+            x = _conv_bn(x, filters, strides=1, seed=next(seeds), name=f"{prefix}_2",
+                         batch_norm=batch_norm)
             if residual:
                 if strides > 1 or shortcut.shape[-1] != filters:
                     shortcut = ZeroPadShortcut(filters, strides, name=f"{prefix}_shortcut")(
@@ -134,7 +136,8 @@ def plain_net(depth=20, input_shape=(32, 32, 3), classes=10, width=16, seed=0, *
         An uncompiled ``keras.Model`` mapping (batch, *input_shape) images to
         (batch, classes) probabilities.
     """
-    return _network(depth, input_shape, classes, width, seed, False, name, batch_norm)
+    return _network(depth, input_shape, classes, width, seed, residual=False, name=name,
+                    batch_norm=batch_norm)
 
 
 def residual_net(depth=20, input_shape=(32, 32, 3), classes=10, width=16, seed=0, *,
@@ -147,7 +150,8 @@ def residual_net(depth=20, input_shape=(32, 32, 3), classes=10, width=16, seed=0
 
     Args and Returns: as ``plain_net`` (default name ``"residual<depth>"``).
     """
-    return _network(depth, input_shape, classes, width, seed, True, name, batch_norm)
+    return _network(depth, input_shape, classes, width, seed, residual=True, name=name,
+                    batch_norm=batch_norm)
 
 
 def weighted_layers(model):

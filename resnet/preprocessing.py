@@ -16,6 +16,8 @@ below, so a model sees the same numbers in training and in use:
 
 import tensorflow as tf
 
+from .validation import InvalidParameterError, check_image_size
+
 # The ImageNet mean pixel in BGR order (keras.applications' 'caffe' mode).
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
 # ResNet50(weights="imagenet") appends this to its model's name, which is saved with
@@ -47,7 +49,7 @@ def imagenet_caffe(images):
     """
     images = tf.cast(images, tf.float32)
     if images.shape[-1] != 3:
-        raise ValueError(
+        raise InvalidParameterError(
             f"`images` must have 3 channels (RGB) for ImageNet preprocessing, got shape "
             f"{tuple(images.shape)}."
         )
@@ -77,7 +79,7 @@ def resize(images, image_size):
         interpolation may overshoot slightly). Images already of that size are
         returned unchanged but for the cast.
     """
-    height, width = _size_pair(image_size)
+    height, width = check_image_size(image_size)
     images = tf.cast(images, tf.float32)
     if tuple(images.shape[-3:-1]) == (height, width):
         return images
@@ -101,16 +103,3 @@ def preprocess(images, image_size, preprocessing=scale_to_unit):
     """
     return preprocessing(resize(images, image_size))
 
-
-def _size_pair(image_size):
-    if isinstance(image_size, int) and not isinstance(image_size, bool):
-        image_size = (image_size, image_size)
-    if (
-        not isinstance(image_size, (list, tuple))
-        or len(image_size) != 2
-        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in image_size)
-    ):
-        raise ValueError(
-            f"`image_size` must be a positive int or (height, width), got {image_size!r}."
-        )
-    return tuple(image_size)

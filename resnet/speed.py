@@ -3,6 +3,8 @@
     >>> from resnet import speed
     >>> speed.resolve_precision("auto") in speed.PRECISIONS
     True
+    >>> speed.cpu_description()  # doctest: +SKIP
+    'AMD EPYC 9B14 (AVX-512, AVX512-BF16, 2 cores)'
 
 ``resnet.training.train`` builds and compiles a model inside a ``tf.distribute``
 strategy's scope, under a precision policy, with or without XLA; this module
@@ -20,9 +22,13 @@ answers the questions behind its switches:
                      classifier computes and outputs float32, and Keras scales
                      the loss so that float16 gradients do not underflow.
     jit_compile      "auto": XLA on GPUs (Keras' own default); on a CPU,
-                     measured (``resnet.training.choose_jit_compile``): it
-                     made ResNet50 training at 32x32 2.3x faster on an
-                     AVX2-only EPYC and 4 to 6 times slower on an AVX-512 EPYC.
+                     measured (``resnet.training.choose_jit_compile``): with
+                     it ResNet50 trained at 32x32 2.3x as fast on an AVX2-only
+                     EPYC, 0.25-0.27x as fast on an AVX-512 EPYC and 0.54x
+                     on an Intel Xeon with AMX.
+    the CPU          ``cpu_description()`` names it and the vector extensions
+                     that decide these figures (AVX2, AVX-512, AVX512-BF16,
+                     AMX), for every figure measured on a CPU.
 
 The input pipeline is the third part of the fast path: ``resnet.data``'s
 pipelines cache the decoded images, map in parallel and prefetch, so the
@@ -31,9 +37,14 @@ measures every switch on the machine it runs on.
 """
 
 import contextlib
+import os
+import platform
+from typing import NamedTuple
 
 import tensorflow as tf
 from tensorflow import keras
+
+from .validation import InvalidParameterError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -51,6 +62,74 @@ def device_name():
     details = tf.config.experimental.get_device_details(found[0])
     name = details.get("device_name", "GPU")
     return f"{len(found)} x {name}" if len(found) > 1 else name
+
+
+class CpuInfo(NamedTuple):
+    """What ``/proc/cpuinfo`` says about the CPU (``cpu_info``).
+
+    name: the model name. cores: the logical cores this process may use. mhz:
+    the first core's clock (None where unknown). flags: the CPU's feature flags
+    as the kernel names them ("avx2", "avx512f", "avx512_bf16", "amx_tile", ...).
+    """
+
+    name: str
+    cores: int
+    mhz: float | None
+    flags: frozenset
+
+
+def cpu_info(path="/proc/cpuinfo"):
+    """The CPU's model name, usable cores, clock and flags; the one reader of ``/proc/cpuinfo``.
+
+    Where the file is missing (not Linux), the name is Python's ``platform``'s
+    and the clock and flags are unknown.
+    """
+    name, mhz, flags = platform.processor() or platform.machine(), None, frozenset()
+    try:
+        with open(path) as f:
+            for line in f:
+                if not line.strip():
+                    break  # the first processor's block is enough
+                key, _, value = (part.strip() for part in line.partition(":"))
+                if key == "model name":
+                    name = value
+                elif key == "cpu MHz":
+                    mhz = float(value)
+                elif key == "flags":
+                    flags = frozenset(value.split())
+    except (OSError, ValueError):
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return CpuInfo(name, cores, mhz, flags)
+
+
+def cpu_features(flags):
+    """The vector and matrix extensions that decide this book's CPU figures, by name.
+
+    >>> cpu_features({"avx2", "fma"})
+    ['AVX2']
+    >>> cpu_features({"avx2", "avx512f", "avx512_bf16", "amx_bf16", "amx_tile"})
+    ['AVX-512', 'AVX512-BF16', 'AMX']
+    """
+    features = ["AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"]
+    if "avx512_bf16" in flags:
+        features.append("AVX512-BF16")
+    if {"amx_bf16", "amx_tile"} & set(flags):
+        features.append("AMX")
+    return features
+
+
+def cpu_description(info=None):
+    """The CPU's model name, its extensions (``cpu_features``) and its usable cores.
+
+    Args:
+        info: a ``CpuInfo`` (default: ``cpu_info()``, this machine's).
+
+    >>> cpu_description(CpuInfo("AMD EPYC", 2, None, frozenset({"avx2", "fma"})))
+    'AMD EPYC (AVX2, 2 cores)'
+    """
+    info = info if info is not None else cpu_info()
+    return f"{info.name} ({', '.join(cpu_features(info.flags))}, {info.cores} cores)"
 
 
 def default_strategy():
@@ -89,7 +168,7 @@ def resolve_precision(mixed_precision="auto"):
         return "float32"
     if mixed_precision in PRECISIONS:
         return mixed_precision
-    raise ValueError(
+    raise InvalidParameterError(
         f"`mixed_precision` must be 'auto', True, False or one of {PRECISIONS}, "
         f"got {mixed_precision!r}."
     )

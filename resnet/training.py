@@ -30,7 +30,6 @@ device, precision and strategy helpers it uses.
 
 import json
 import os
-import platform
 import time
 from pathlib import Path
 from typing import NamedTuple
@@ -40,7 +39,8 @@ import tensorflow as tf
 from tensorflow import keras
 
 from . import speed
-from .validation import check_int
+from .speed import cpu_description  # the CPU a figure was measured on, named once (speed.py)
+from .validation import InvalidParameterError, check_int
 
 SMALL_DATA_BN_MOMENTUM = 0.9  # forgets the initial statistics within two epochs of 33 steps
 PEAK_LEARNING_RATE = 3e-3
@@ -67,24 +67,6 @@ class XlaChoice(NamedTuple):
         return self.reason
 
 
-def cpu_description():
-    """The CPU's model name and its widest vector extension (AVX-512, AVX2 or neither)."""
-    name, flags = platform.processor() or platform.machine(), set()
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                if key.strip() == "model name":
-                    name = value.strip()
-                elif key.strip() == "flags":
-                    flags = set(value.split())
-                    break
-    except OSError:
-        pass
-    vector = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "no AVX2"
-    return f"{name} ({vector}, {os.cpu_count()} cores)"
-
-
 def _cache_path():
     root = os.environ.get("RESNET_CACHE_DIR") or Path.home() / ".cache" / "resnet-from-scratch"
     return Path(root) / "xla_choice.json"
@@ -106,7 +88,8 @@ def choose_jit_compile(build_model, batch_shape, *, classes=None, steps=3, cache
     answer is right: on an AVX2-only EPYC, XLA made ResNet50 training at 32x32
     2.3 times faster (TensorFlow's own ``Conv2DBackpropInput`` kernel is 15-100x
     slow there on the 1x1 maps of the last stage), while on an AVX-512 EPYC it
-    made the same training 4 to 6 times slower. So this times ``steps`` training
+    made the same training run at 0.25-0.27x the speed (about four times slower),
+    and at 0.54x on an Intel Xeon with AMX. So this times ``steps`` training
     steps of the model with and without XLA, on random data of the batch's
     shape, and picks the faster.
 
@@ -176,7 +159,8 @@ def resolve_jit_compile(jit_compile, build_model=None, batch_shape=None):
         return jit_compile, f"XLA {'on' if jit_compile else 'off'}: as asked (jit_compile=" \
                             f"{jit_compile})"
     if jit_compile != "auto":
-        raise ValueError(f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
+        raise InvalidParameterError(
+            f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
     if build_model is None or batch_shape is None:
         on = bool(speed.gpus())
         return on, f"XLA {'on' if on else 'off'}: {'a GPU' if on else 'a CPU, not measured'}"
@@ -237,12 +221,12 @@ def train(
         (model, history): the trained model and ``fit``'s History.
     """
     if isinstance(build_model, keras.layers.Layer) or not callable(build_model):
-        raise ValueError(
+        raise InvalidParameterError(
             "`build_model` must be a function that returns a new model (e.g. "
             f"`lambda: resnet.ResNet50()`), got {type(build_model).__name__}."
         )
     if optimizer is not None and not callable(optimizer):
-        raise ValueError(
+        raise InvalidParameterError(
             "`optimizer` must be a function that returns a new optimizer (e.g. "
             f"`lambda: keras.optimizers.SGD(0.1)`), got {type(optimizer).__name__}."
         )
@@ -256,7 +240,7 @@ def train(
         jit, reason = resolve_jit_compile(jit_compile, build_model, batch_shape)
         model = build_model()
         if policy != "float32" and model.output.dtype != "float32":
-            raise ValueError(
+            raise InvalidParameterError(
                 f"Under `mixed_precision` {policy!r} the model's output must be float32 "
                 f"(a float16 softmax loses precision), got {model.output.dtype}: give the "
                 "last layer dtype='float32'."
@@ -316,12 +300,16 @@ def keep_best_weights(epochs):
                                          restore_best_weights=True)
 
 
-# What ``train_resnet50(backup_dir=...)`` writes: Keras' BackupAndRestore files (the
-# latest weights with the optimizer's state, and the finished epochs) and the best
-# epoch's weights; ``remove_backup`` deletes these and nothing else.
+# The files of a backup folder, named here only: ``python -m resnet train`` records the
+# settings of the run the backup belongs to (RUN_FILE); ``train_resnet50(backup_dir=...)``
+# writes Keras' BackupAndRestore files (the latest weights with the optimizer's state,
+# and the finished epochs) and the best epoch's weights. ``remove_backup`` deletes these
+# and nothing else.
+RUN_FILE = "run.json"
 _BEST_FILE = "best_weights.npz"
-BACKUP_FILES = ("latest.weights.h5", "latest.weights.h5.bkp", "training_metadata.json",
-                "training_metadata.json.bkp", _BEST_FILE, f".{_BEST_FILE}.partial.npz")
+BACKUP_FILES = (RUN_FILE, "latest.weights.h5", "latest.weights.h5.bkp",
+                "training_metadata.json", "training_metadata.json.bkp", _BEST_FILE,
+                f".{_BEST_FILE}.partial.npz")
 
 
 def finished_epochs(backup_dir):
@@ -437,7 +425,7 @@ def train_resnet50(
     check_int(batch_size, "batch_size")
     check_int(epochs, "epochs")
     if n_train < batch_size:
-        raise ValueError(
+        raise InvalidParameterError(
             f"`batch_size` ({batch_size}) must not exceed the training images ({n_train}).")
     steps_per_epoch = n_train // batch_size
     keras.utils.set_random_seed(seed)
@@ -490,7 +478,7 @@ def save_model(model, path, *, class_names=None):
     """
     path = Path(path)
     if path.suffix != ".keras":
-        raise ValueError(f"`path` must end in '.keras', got {str(path)!r}.")
+        raise InvalidParameterError(f"`path` must end in '.keras', got {str(path)!r}.")
     bare = model.__class__.from_config(model.get_config())  # uncompiled (clone_model compiles)
     bare.set_weights(model.get_weights())
     partial = path.with_name(f".{path.stem}.partial.keras")
@@ -502,8 +490,8 @@ def save_model(model, path, *, class_names=None):
         names = [str(name) for name in class_names]
         if len(names) != int(model.output_shape[-1]):
             partial.unlink()
-            raise ValueError(f"`class_names` must hold one name per class "
-                             f"({model.output_shape[-1]}), got {len(names)}.")
+            raise InvalidParameterError(f"`class_names` must hold one name per class "
+                                        f"({model.output_shape[-1]}), got {len(names)}.")
         with zipfile.ZipFile(partial, "a") as archive:
             archive.writestr(CLASS_NAMES_ENTRY, json.dumps(names))
     os.replace(partial, path)

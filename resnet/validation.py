@@ -52,3 +52,61 @@ def check_ints(values, name, count, *, what=None):
         what = what or f"{count} positive ints"
         raise InvalidParameterError(f"`{name}` must be {what}, got {values!r}.")
     return tuple(values)
+
+
+def check_channels(value, name="channels"):
+    """Return ``value`` if it is 1 (greyscale) or 3 (RGB); raise ``InvalidParameterError`` if not.
+
+    >>> check_channels(3)
+    3
+    >>> check_channels(4)
+    Traceback (most recent call last):
+        ...
+    resnet.validation.InvalidParameterError: `channels` must be 1 (greyscale) or 3 (RGB), got 4.
+    """
+    if not is_int(value) or value not in (1, 3):
+        raise InvalidParameterError(
+            f"`{name}` must be 1 (greyscale) or 3 (RGB), got {value!r}.")
+    return value
+
+
+def check_fraction(value, name, *, allow_zero=False):
+    """Return ``value`` if it is a number in (0, 1), or [0, 1) with ``allow_zero``.
+
+    >>> check_fraction(0.2, "val_fraction")
+    0.2
+    >>> check_fraction(0, "test_fraction", allow_zero=True)
+    0
+    >>> check_fraction(1.0, "test_fraction", allow_zero=True)
+    Traceback (most recent call last):
+        ...
+    resnet.validation.InvalidParameterError: `test_fraction` must be a number in [0, 1), got 1.0.
+    """
+    number = not isinstance(value, bool) and isinstance(value, (int, float))
+    if not number or not (0 <= value < 1 if allow_zero else 0 < value < 1):
+        allowed = "[0, 1)" if allow_zero else "(0, 1)"
+        raise InvalidParameterError(f"`{name}` must be a number in {allowed}, got {value!r}.")
+    return value
+
+
+def check_image_size(value, name="image_size"):
+    """Return (height, width) for an int (a square) or a pair of positive ints.
+
+    >>> check_image_size(32)
+    (32, 32)
+    >>> check_image_size([24, 32])
+    (24, 32)
+    >>> check_image_size((8,))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    resnet.validation.InvalidParameterError: `image_size` must be ... (height, width), got (8,).
+    """
+    pair = (value, value) if is_int(value) else value
+    if (
+        not isinstance(pair, (list, tuple))
+        or len(pair) != 2
+        or any(not is_int(n) or n < 1 for n in pair)
+    ):
+        raise InvalidParameterError(
+            f"`{name}` must be a positive int or (height, width), got {value!r}.")
+    return tuple(pair)

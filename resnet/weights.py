@@ -25,6 +25,7 @@ from tensorflow import keras
 
 # The model-name suffix that makes resnet.preprocessing_for pick 'caffe' preprocessing.
 from .preprocessing import IMAGENET_SUFFIX  # noqa: F401
+from .validation import InvalidParameterError
 
 # keras/src/applications/resnet.py: BASE_WEIGHTS_PATH and WEIGHTS_HASHES (include_top).
 IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/resnet/"
@@ -56,7 +57,7 @@ def resolve(weights, depth, input_shape, classes):
     that cannot be given its weights fails before it is built.
 
     Raises:
-        ValueError: ``weights`` is neither None, "imagenet" nor a path; the
+        InvalidParameterError: ``weights`` is neither None, "imagenet" nor a path; the
             path's suffix is not a Keras weights file's; or "imagenet" is asked
             for another shape than 224x224x3 with 1000 classes.
         FileNotFoundError: the path does not exist.
@@ -66,7 +67,7 @@ def resolve(weights, depth, input_shape, classes):
         return None
     if isinstance(weights, str) and weights == "imagenet":
         if tuple(input_shape) != IMAGENET_INPUT_SHAPE or classes != IMAGENET_CLASSES:
-            raise ValueError(
+            raise InvalidParameterError(
                 f"`weights='imagenet'` needs input_shape={IMAGENET_INPUT_SHAPE} and "
                 f"classes={IMAGENET_CLASSES} (the published classifier's), got "
                 f"input_shape={tuple(input_shape)} and classes={classes}. For other shapes "
@@ -74,7 +75,7 @@ def resolve(weights, depth, input_shape, classes):
             )
         return _download(depth)
     if not isinstance(weights, (str, os.PathLike)):
-        raise ValueError(
+        raise InvalidParameterError(
             "`weights` must be None, 'imagenet' or the path to a weights file "
             f"({', '.join(_SUFFIXES)}), got {weights!r}."
         )
@@ -85,7 +86,7 @@ def resolve(weights, depth, input_shape, classes):
             f"'{weights}'."
         )
     if not path.name.endswith(_SUFFIXES):
-        raise ValueError(
+        raise InvalidParameterError(
             f"`weights` must be a Keras weights file ending in {', '.join(_SUFFIXES)} "
             f"(e.g. from model.save_weights('name.weights.h5')), got '{weights}'."
         )

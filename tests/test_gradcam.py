@@ -161,6 +161,20 @@ def test_plot_grad_cam_titles_prediction_and_truth(untrained, digits):
     assert all(len(ax.get_images()) == 2 for ax in fig.axes[:3])  # the image and its heatmap
 
 
+def test_plot_grad_cam_reads_each_image_once(untrained, monkeypatch):
+    from resnet import images
+
+    read, load_image = [], images.load_image
+
+    def counted(image, *args, **kwargs):
+        read.append(kwargs.get("name"))
+        return load_image(image, *args, **kwargs)
+
+    monkeypatch.setattr(images, "load_image", counted)
+    plot_grad_cam(untrained, [DIGITS / "test_3.png", DIGITS / "test_7.png"])
+    assert read == [str(DIGITS / "test_3.png"), str(DIGITS / "test_7.png")]
+
+
 @pytest.mark.parametrize("kwargs, error, message", [
     (dict(images=DIGITS / "missing.png"), FileNotFoundError, "missing.png"),
     (dict(images=[]), ValueError, "empty"),

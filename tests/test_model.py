@@ -141,3 +141,37 @@ def test_layer_names_match_keras_applications():
     reference = _reference((64, 64, 3), 6)
     names = [[layer.name for layer in model.layers][1:] for model in (ours, reference)]
     assert names[0] == names[1]
+
+
+def test_every_conv_is_seeded_by_the_one_seed_scheme():
+    # block_seed numbers the blocks across the stages (conv3_block1 is block 4 of ResNet50),
+    # conv_seed the convs of a block; the stem and the classifier belong to block 0.
+    from resnet.blocks import conv_seed, glorot_uniform, random_uniform
+    from resnet.model import block_seed
+
+    seed = 3
+    model = resnet.ResNet50(input_shape=(32, 32, 3), classes=4, seed=seed)
+    expected = {
+        "conv1_conv": glorot_uniform(seed=conv_seed(block_seed(seed, 0), 0)),
+        "predictions": glorot_uniform(seed=conv_seed(block_seed(seed, 0), 1)),
+        "conv2_block2_1_conv": random_uniform(seed=conv_seed(block_seed(seed, 2), 1)),
+        "conv3_block1_0_conv": glorot_uniform(seed=conv_seed(block_seed(seed, 4), 0)),
+        "conv5_block3_3_conv": random_uniform(seed=conv_seed(block_seed(seed, 16), 3)),
+    }
+    for name, initializer in expected.items():
+        kernel = model.get_layer(name).get_weights()[0]
+        np.testing.assert_array_equal(kernel, initializer(kernel.shape), err_msg=name)
+
+
+def test_build_resnet_makes_other_depths_from_blocks_per_stage():
+    from resnet.model import STAGE_BLOCKS, build_resnet
+
+    model = build_resnet((1, 1, 1, 1), input_shape=(32, 32, 3), classes=3, name="resnet14")
+    assert [layer.name for layer in model.layers if layer.name.endswith("_add")] == [
+        f"conv{stage}_block1_add" for stage in (2, 3, 4, 5)]
+    same = build_resnet(STAGE_BLOCKS[50], input_shape=(32, 32, 3), classes=3, seed=1)
+    reference = resnet.ResNet50(input_shape=(32, 32, 3), classes=3, seed=1)
+    for ours, theirs in zip(same.get_weights(), reference.get_weights(), strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+    with pytest.raises(ValueError, match="`blocks_per_stage` must be four positive ints"):
+        build_resnet((3, 4, 6), input_shape=(32, 32, 3))

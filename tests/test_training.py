@@ -13,7 +13,7 @@ import tensorflow as tf
 from tensorflow import keras
 
 import resnet
-from resnet import data, training
+from resnet import data, speed, training
 
 EPOCHS = 2
 
@@ -138,13 +138,13 @@ def _tiny_model():
 def test_the_xla_choice_measures_both_and_is_remembered(tmp_path, monkeypatch):
     monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
     choice = training.choose_jit_compile(_tiny_model, (8, 16, 16, 1), steps=2)
-    if training.speed.gpus():
+    if speed.gpus():
         assert choice.jit_compile is True and "GPU" in choice.reason
         return
     assert set(choice.rates) == {"off", "on"} and min(choice.rates.values()) > 0
     assert choice.jit_compile == (choice.rates["on"] > choice.rates["off"])
     assert choice.reason.startswith(f"XLA {'on' if choice.jit_compile else 'off'}: ")
-    assert "measured now" in choice.reason and training.cpu_description() in choice.reason
+    assert "measured now" in choice.reason and speed.cpu_description() in choice.reason
     stored = json.loads((tmp_path / "xla_choice.json").read_text())
     assert list(stored.values()) == [choice.rates]
     again = training.choose_jit_compile(_tiny_model, (8, 16, 16, 1))
