@@ -30,10 +30,8 @@ report() {
 }
 trap report EXIT
 
-# The package's docstring examples. __main__ runs the CLI when imported; gradcam's and
-# landscape's examples need a trained model and data (not yet marked +SKIP there).
-doctests=(pytest --doctest-modules resnet --ignore=resnet/__main__.py
-          --ignore=resnet/gradcam.py --ignore=resnet/landscape.py -p no:cacheprovider)
+# The package's docstring examples, every module's (__main__ runs the CLI when imported).
+doctests=(pytest --doctest-modules resnet --ignore=resnet/__main__.py -p no:cacheprovider)
 
 if [ "${1:-}" = "--quick" ]; then
   stage "lint (ruff)" ruff check .
