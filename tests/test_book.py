@@ -19,7 +19,7 @@ TOC = load_toc()
 REPOSITORY_URL = CONFIG["repository"]["url"]
 
 COLAB_CELL = """\
-# In Colab, install this book's package from its repository; elsewhere this does nothing.
+# In Colab, install this book's package from its repository; elsewhere, do nothing.
 import sys
 
 if "google.colab" in sys.modules:

@@ -94,8 +94,8 @@ def test_your_turn_has_skeleton_hidden_solution_and_check(chapter):
 # The hidden cell after a chapter's setup: glue() for the prose, and (in a chapter that
 # trains) the seed offset with which the tests re-run its training (tests/nbval_paths.py).
 BOOK_CELL = """\
-# Hidden in the book: glue() hands the numbers computed below to the prose (myst-nb), and
-# the tests shift SEED to re-run the training along another path (tests/nbval_paths.py).
+# Hidden in the book: glue() hands the numbers computed below to the prose (myst-nb),
+# and the tests shift SEED to re-train along another path (tests/nbval_paths.py).
 try:
     from myst_nb import glue
 except ImportError:  # Colab: no book to hand the numbers to
