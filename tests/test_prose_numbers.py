@@ -34,7 +34,7 @@ RESULT = re.compile(
 )
 SOURCE = re.compile(
     r"et al\.|arXiv|\]\(https?://|\{doc\}|\{ref\}|\{cite|benchmarks/"
-    r"|AMD EPYC|Intel Xeon|NVIDIA|\bGPU\b.*\bmeasured|not measured|unmeasured"
+    r"|\bEPYC\b|\bXeon\b|NVIDIA|\bGPU\b.*\bmeasured|not measured|unmeasured"
     r"|the paper|He et al",
     re.IGNORECASE,
 )
