@@ -191,10 +191,10 @@ _LAYOUT_JS = """(checkScroll) => {
       probe.remove();
       const height = pre.clientHeight - parseFloat(style.paddingTop)
                      - parseFloat(style.paddingBottom);
-      const lines = pre.textContent.replace(/\n$/, "").split("\n").length;
+      const lines = pre.textContent.replace(/\\n$/, "").split("\\n").length;
       return height > (lines + 0.5) * lineHeight;
     })
-    .map((pre) => pre.textContent.split("\n")
+    .map((pre) => pre.textContent.split("\\n")
       .reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 100));
   const code = article.querySelector("div.highlight pre, div.cell_output pre");
   const smallPrint = parseFloat(getComputedStyle(code || article).fontSize);
