@@ -156,9 +156,6 @@ _MAIN_TEXT_JS = """() => {
 }"""
 
 
-# Chapters whose code lines are not yet at 88 characters (issue #20, pending).
-WRAP_PENDING = ("06_your_own_images",)
-
 # Desktop width from which nothing in the article may scroll sideways.
 DESKTOP_MIN_WIDTH = 1200
 
@@ -179,29 +176,9 @@ _LAYOUT_JS = """(checkScroll) => {
       return {tag: el.tagName.toLowerCase() + kind,
               scroll: el.scrollWidth, client: el.clientWidth, line: line.slice(0, 100)};
     });
-  // A notebook code line too long for the page wraps (wrap.css) to column 0, which breaks
-  // Python's indentation: a code cell must be as many lines tall as it has lines.
-  const wrapped = !checkScroll ? [] : Array.from(article.querySelectorAll("div.cell_input pre"))
-    .filter((pre) => {
-      const style = getComputedStyle(pre);
-      const probe = document.createElement("pre");
-      probe.style.cssText = "position:absolute; visibility:hidden; white-space:pre; margin:0";
-      probe.style.font = style.font;
-      probe.style.lineHeight = style.lineHeight;
-      probe.textContent = "x";
-      document.body.appendChild(probe);
-      const lineHeight = probe.getBoundingClientRect().height;
-      probe.remove();
-      const height = pre.clientHeight - parseFloat(style.paddingTop)
-                     - parseFloat(style.paddingBottom);
-      const lines = pre.textContent.replace(/\\n$/, "").split("\\n").length;
-      return height > (lines + 0.5) * lineHeight;
-    })
-    .map((pre) => pre.textContent.split("\\n")
-      .reduce((a, b) => (b.length > a.length ? b : a), "").slice(0, 100));
   const code = article.querySelector("div.highlight pre, div.cell_output pre");
   const smallPrint = parseFloat(getComputedStyle(code || article).fontSize);
-  return {figures, scrolling, wrapped, smallPrint};
+  return {figures, scrolling, smallPrint};
 }"""
 
 
@@ -251,9 +228,6 @@ def _layout_problems(book, page):
         f"{block['line']!r}"
         for block in found["scrolling"]
     ]
-    if not any(pending in page.url for pending in WRAP_PENDING):
-        problems += [f"a code line wraps on the page (keep it under 88 characters): {line!r}"
-                     for line in found["wrapped"]]
     return problems
 
 
@@ -610,15 +584,6 @@ def _break_math(text):
     return broken if broken != text and 'class="math' in text else None
 
 
-def _break_code_line(text):
-    """A code cell gets a line too long for the page (wrap.css kept, so it wraps)."""
-    start, end = _article(text)
-    match = re.compile(r'<div class="cell_input[^>]*>.*?<pre>', re.S).search(text, start, end)
-    if match is None:
-        return None
-    return text[: match.end()] + "x = " + "1 + " * 40 + "1\n" + text[match.end() :]
-
-
 def _break_badge(text):
     broken = re.sub(r'<p class="colab-badge">.*?</p>', "", text, count=1, flags=re.S)
     return broken if broken != text else None
@@ -646,7 +611,6 @@ BREAKS = {
     "download": (_break_download, "download button does not offer"),
     "empty": (_empty_main, "main content is empty"),
     "math": (_break_math, "formula not rendered"),
-    "long code line": (_break_code_line, "a code line wraps"),
 }
 
 
