@@ -153,9 +153,8 @@ def _as_list(images):
         return [(None, images)]
     if isinstance(images, (list, tuple)):
         if len(images) == 0:
-            # A ValueError, as chapter 6's stored output shows; InvalidParameterError (#22)
-            # when that chapter is re-executed.
-            raise ValueError("`images` is empty: give at least one path, PIL image or array.")
+            raise InvalidParameterError(
+                "`images` is empty: give at least one path, PIL image or array.")
         return [
             (str(image) if isinstance(image, (str, os.PathLike)) else None, image)
             for image in images

@@ -108,13 +108,6 @@ TRAINS = re.compile(r"\.fit\(|\.train_on_batch\(|train_resnet50\(|training\.trai
 # Chapter 6 trains stand-ins only when chapter 5's models are missing; in the tests chapter
 # 5 runs first and chapter 6 loads them, so its weights cannot change with the offset.
 TRAINS_ONLY_WHEN_RUN_ALONE = {"06_your_own_images"}
-# Chapters not yet reworked for the conventions above (issue #20): xfails until
-# they are done.
-PENDING_REASON = ("not yet reworked for #20 (glued numbers, SEED in a book cell, "
-                  "88-character lines)")
-PENDING = {name: PENDING_REASON for name in ("06_your_own_images", )}
-PENDING_IDS = [pytest.param(path, marks=pytest.mark.xfail(reason=PENDING[path.stem]))
-               if path.stem in PENDING else path for path in NOTEBOOKS]
 
 
 def _tags(cell):
@@ -129,7 +122,7 @@ def test_nbval_markers_are_tags_not_comments_readers_see(notebook):
             "comment that readers see (and that nbval ignores if anything follows it)")
 
 
-@pytest.mark.parametrize("notebook", PENDING_IDS, ids=IDS)
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=IDS)
 def test_glue_and_the_seed_offset_live_in_the_hidden_book_cell(notebook):
     cells = _cells(notebook)
     code = [cell for cell in cells if cell.cell_type == "code"]

@@ -124,15 +124,7 @@ def unsourced_numbers(text, settings=()):
 PAGES = dict(_prose_pages())
 
 
-# Pages not yet reworked (issue #20): xfails until test says when one is done.
-PENDING_REASON = ("not yet reworked for #20 (glued numbers, SEED in a book cell, "
-                  "88-character lines)")
-PENDING = {f"notebooks/{name}": PENDING_REASON for name in ("06_your_own_images", )}
-
-
-@pytest.mark.parametrize("page", [
-    pytest.param(page, marks=pytest.mark.xfail(reason=PENDING[page]))
-    if page in PENDING else page for page in PAGES])
+@pytest.mark.parametrize("page", PAGES)
 def test_numbers_in_prose_are_glued_or_sourced(page):
     settings = [text for name, text, _ in SETTINGS if name == page]
     problems = [problem for source in PAGES[page] for problem in unsourced_numbers(source,

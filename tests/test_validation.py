@@ -100,14 +100,7 @@ BAD_CALLS = {
 }
 
 
-# An empty list of images still raises a plain ValueError: chapter 6's stored output prints
-# the error's type, and that chapter waits to be re-executed (issues #20 and #22).
-PENDING = {"images.load_images empty"}
-
-
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(reason="pending chapter 6's re-execution"))
-    if name in PENDING else name for name in BAD_CALLS])
+@pytest.mark.parametrize("name", BAD_CALLS)
 def test_every_public_function_refuses_a_bad_argument_with_invalid_parameter_error(
     name, model, tmp_path
 ):
