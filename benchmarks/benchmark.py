@@ -18,7 +18,7 @@ machine slows both alike. The script prints Markdown tables ready to paste:
 
 FLOPs: one multiply-accumulate is 2 FLOPs; a training step costs about three
 forward passes, so 6 x MACs per image, inference 2 x MACs. Only Conv2D and
-Dense layers are counted (``resnet.cost.multiply_accumulates``). The CPU's peak is
+Dense layers are counted (``resnet.book.cost.multiply_accumulates``). The CPU's peak is
 estimated as cores x clock x FLOPs per cycle (32 fp32 FLOPs per cycle for two
 256-bit FMA units with AVX2, 64 with AVX-512); pass --peak-gflops to override.
 """
@@ -93,7 +93,7 @@ def _fp32_flops_per_cycle(flags):
 
 def _device(args):
     """A description of the device and its fp32 peak in GFLOP/s (None if unknown)."""
-    from resnet import speed
+    from resnet.train import speed
 
     if speed.gpus():
         given = "given" if args.peak_gflops else None
@@ -179,7 +179,7 @@ def _compare(args, log):
 
 def _options(args, log):
     """Training images/s of our network under each fast-path switch, timed in turns."""
-    from resnet import speed
+    from resnet.train import speed
 
     x, y = _batch(args)
     variants = {
@@ -212,8 +212,8 @@ def _pipelines(args, model, log):
     import numpy as np
     import tensorflow as tf
 
-    from resnet import data
     from resnet.preprocessing import scale_to_unit
+    from resnet.train import data
 
     height, width, channels = args.input_shape
     n = args.batch_size * max(4, args.steps)
@@ -233,7 +233,7 @@ def _pipelines(args, model, log):
         return data.pipeline(images, labels, (height, width), args.batch_size)
 
     pipelines = {"plain: map per image, no cache, no prefetch": plain(),
-                 "fast: cache, batch, parallel map, prefetch (resnet.data.pipeline)": fast()}
+                 "fast: cache, batch, parallel map, prefetch (resnet.train.data.pipeline)": fast()}
     for ds in pipelines.values():
         model.fit(ds, epochs=1, verbose=0)  # warm up; fills the cache
     rates = {label: [] for label in pipelines}
@@ -273,7 +273,7 @@ def _memory_child(args):
     """
     import tensorflow as tf
 
-    from resnet import speed
+    from resnet.train import speed
 
     on_gpu = bool(speed.gpus())
 
@@ -391,7 +391,7 @@ def main(argv=None):
     def log(message):
         print(f"[{time.perf_counter() - start:5.0f} s] {message}", file=sys.stderr, flush=True)
 
-    from resnet import cost
+    from resnet.book import cost
 
     device, peak, how = _device(args)
     machine = dict(device=device, peak=peak, how=how)

@@ -4,7 +4,7 @@
                                                       # on 2 AVX-512 EPYC cores)
     python benchmarks/train_digits.py --seeds 0 1 --epochs 2   # a smoke run
 
-Trains ``resnet.training.train_resnet50`` on the digits (``resnet.data.digits``,
+Trains ``resnet.train.training.train_resnet50`` on the digits (``resnet.train.data.digits``,
 32x32 greyscale, the split fixed by seed 0) once per seed; the seed sets the
 initial weights, the shuffling and the augmentation. Prints one line per seed
 (test accuracy, images wrong, the epoch whose weights were kept, fit seconds),
@@ -38,7 +38,7 @@ def main(argv=None):
     from tensorflow import keras
 
     import resnet
-    from resnet import data, speed, training
+    from resnet.train import data, speed, training
 
     digits = data.digits(image_size=32, batch_size=32, seed=0)
     jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]

@@ -14,19 +14,22 @@ if _sys.argv[:1] == ["-m"]:  # `python -m resnet ...` is importing the package
 
     _import_tensorflow_quietly()
 
-# The model (blocks.py, model.py, validation.py) is imported now; everything else on
-# first use, so that a copy of just those files (README, "Copy into your coursework")
-# still runs `import resnet; resnet.ResNet50()`.
+# The layout: this folder is the model (blocks.py, model.py, validation.py; weights.py
+# and preprocessing.py for published weights) and the command line (cli.py); apply/
+# uses a trained model on images, train/ trains one, book/ holds what only the chapters
+# need. The model is imported now, everything else on first use, so that a copy of just
+# the model's files (README, "Copy into your coursework") still runs
+# `import resnet; resnet.ResNet50()`.
 from .blocks import convolutional_block, glorot_uniform, identity_block, random_uniform
 from .model import ResNet50, ResNet101, ResNet152
 
 _LAZY = {
-    "Prediction": "inference",
-    "evaluate": "inference",
-    "plot_predictions": "inference",
-    "load_image": "images",
-    "grad_cam": "gradcam",
-    "plot_grad_cam": "gradcam",
+    "Prediction": "apply.inference",
+    "evaluate": "apply.inference",
+    "plot_predictions": "apply.inference",
+    "load_image": "apply.images",
+    "grad_cam": "apply.gradcam",
+    "plot_grad_cam": "apply.gradcam",
     "imagenet_caffe": "preprocessing",
     "preprocess": "preprocessing",
     "preprocessing_for": "preprocessing",
@@ -39,7 +42,7 @@ def __getattr__(name):
 
     if name in _LAZY:
         value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    elif not name.startswith("_"):  # a submodule: resnet.data, resnet.training, ...
+    elif not name.startswith("_"):  # a module or sub-package: resnet.model, resnet.train, ...
         try:
             value = import_module(f".{name}", __name__)
         except ModuleNotFoundError as error:

@@ -26,8 +26,8 @@ def _predict(args):
 
     from tensorflow import keras
 
-    from .inference import evaluate
-    from .training import saved_class_names
+    from .apply.inference import evaluate
+    from .train.saving import saved_class_names
 
     if not Path(args.model).is_file():
         raise FileNotFoundError(f"--model {args.model!r}: no such file (a saved .keras model).")
@@ -69,7 +69,7 @@ def _prepare_backup(backup_dir, settings):
     import json
     from pathlib import Path
 
-    from .training import BACKUP_FILES, RUN_FILE
+    from .train.training import BACKUP_FILES, RUN_FILE
 
     folder = Path(backup_dir)
     record = folder / RUN_FILE
@@ -152,7 +152,7 @@ def _load_images(args):
 
     import tensorflow as tf
 
-    from .data import image_folder_with_skipped
+    from .train.data import image_folder_with_skipped
 
     if os.environ.get("RESNET_DETERMINISTIC") == "1":
         # For the resume test: the same run twice gives the same weights, bit for bit.
@@ -176,7 +176,7 @@ def _start_or_resume(args, dataset, backup_dir):
     """Record the run's settings in its backup; return the epochs finished before (0: none)."""
     from pathlib import Path
 
-    from . import training
+    from .train import training
 
     settings = {
         "data_dir": str(Path(args.data_dir).resolve()), "input_shape": list(args.input_shape),
@@ -203,7 +203,7 @@ def _fit(args, dataset, backup_dir, done):
 
     from tensorflow import keras
 
-    from . import training
+    from .train import training
 
     class _SaySpeedChoice(keras.callbacks.Callback):  # train() decides it after building
         def on_train_begin(self, logs=None):
@@ -229,9 +229,9 @@ def _fit(args, dataset, backup_dir, done):
 
 def _save(args, model, dataset, backup_dir):
     """Save the model with its class names to --out, then remove the backup."""
-    from . import training
+    from .train import saving, training
 
-    training.save_model(model, args.out, class_names=dataset.class_names)
+    saving.save_model(model, args.out, class_names=dataset.class_names)
     training.remove_backup(backup_dir)
     print(f"Saved the model to {args.out} (class names inside it, for predict).")
 
@@ -279,14 +279,15 @@ def _parser():
     train = commands.add_parser(
         "train",
         help="train ResNet50 on a folder of your own images",
-        description="Train ResNet50 with the book's recipe (resnet.training.train_resnet50) on "
+        description="Train ResNet50 with the book's recipe "
+        "(resnet.train.training.train_resnet50) on "
         "DATA_DIR, a folder with one subfolder of images per class, split into training and "
         "validation images (stratified, fixed by --seed). Files that are not readable images "
-        "are skipped and listed. The model is saved to --out without optimizer state, with "
-        "the class names inside the .keras file (a zip archive, entry class_names.json), where "
-        "'predict' finds them. After every epoch the run is backed up to --backup-dir; if it "
-        "is interrupted, run the same command again: it resumes after the last finished "
-        "epoch. The backup is removed once the model is saved.",
+        "are skipped and listed. The model is saved to --out without optimizer state, with the "
+        "class names inside the .keras file (a zip archive, entry class_names.json), where "
+        "'predict' finds them. After every epoch the run is backed up to --backup-dir; if it is"
+        " interrupted, run the same command again: it resumes after the last finished epoch. "
+        "The backup is removed once the model is saved.",
     )
     train.add_argument("data_dir", metavar="DATA_DIR",
                        help="a folder with one subfolder of images per class")

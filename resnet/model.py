@@ -163,7 +163,7 @@ def build_resnet(
 
     x = layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, 2048)
     # The classifier always computes in float32: under a mixed_float16 policy
-    # (resnet.speed) a float16 softmax would round small probabilities to 0.
+    # (resnet.train.speed) a float16 softmax would round small probabilities to 0.
     outputs = layers.Dense(
         classes, activation="softmax", kernel_initializer=glorot_uniform(
             seed=conv_seed(head_seed, 1)), name="predictions", dtype="float32",
@@ -291,40 +291,3 @@ def zero_residual_gammas(model):
             layer.gamma.assign(np.zeros(tuple(layer.gamma.shape), dtype="float32"))
             zeroed.append(layer.name)
     return zeroed
-
-
-def small_resnet(input_shape=(8, 8, 1), classes=10, width=16, *, bn_momentum=0.9):
-    """ResNet in miniature, for experiments that must run in seconds on a CPU.
-
-    A 3x3 stem conv (2 * width), BN and ReLU, one convolutional block (stride 2)
-    and one identity block of filters [width, width, 4 * width], global average
-    pooling and a float32 softmax classifier (float32 so that it stays exact
-    under a mixed-precision policy). With the defaults it has 12,618
-    parameters and learns scikit-learn's 8x8 digits in a few epochs.
-
-    Args:
-        input_shape: (height, width, channels), at least 2x2.
-        classes: number of classes.
-        width: the blocks' bottleneck width F1 = F2 (a positive int).
-        bn_momentum: momentum of every BN layer (0.9 suits a small dataset).
-
-    Returns:
-        An uncompiled ``keras.Model`` (batch, *input_shape) -> (batch, classes).
-
-    >>> small_resnet().count_params()
-    12618
-    """
-    check_int(width, "width")
-    check_int(classes, "classes")
-    inputs = keras.Input(tuple(input_shape))  # (B, H, W, C)
-    x = layers.Conv2D(2 * width, 3, padding="same",
-                      kernel_initializer=glorot_uniform(seed=1))(inputs)  # (B, H, W, 2w)
-    x = layers.BatchNormalization(momentum=bn_momentum)(x)
-    x = layers.Activation("relu")(x)
-    filters = [width, width, 4 * width]
-    x = convolutional_block(x, 3, filters, s=2, seed=2, bn_momentum=bn_momentum)  # H/2, 4w
-    x = identity_block(x, 3, filters, initializer=glorot_uniform, seed=3, bn_momentum=bn_momentum)
-    x = layers.GlobalAveragePooling2D()(x)  # (B, 4w)
-    outputs = layers.Dense(classes, activation="softmax", dtype="float32",
-                           kernel_initializer=glorot_uniform(seed=4))(x)  # (B, classes)
-    return keras.Model(inputs, outputs)

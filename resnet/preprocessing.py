@@ -2,7 +2,7 @@
 
 Everything in this package treats images as pixels in the range 0..255
 (uint8, or float32 holding 0..255 values), channels last. The data loaders
-(``resnet.data``) and ``resnet.evaluate`` both finish with the functions
+(``resnet.train.data``) and ``resnet.evaluate`` both finish with the functions
 below, so a model sees the same numbers in training and in use:
 
     scale_to_unit    pixels / 255 -> [0, 1]: what the models trained in this
@@ -90,7 +90,7 @@ def resize(images, image_size):
 def preprocess(images, image_size, preprocessing=scale_to_unit):
     """Resize 0..255 pixels to ``image_size``, then apply ``preprocessing``.
 
-    This is the last step of the training pipelines in ``resnet.data`` and of
+    This is the last step of the training pipelines in ``resnet.train.data`` and of
     ``resnet.evaluate``: the one function that serves both.
 
     Args:

@@ -30,8 +30,8 @@ report() {
 }
 trap report EXIT
 
-# The package's docstring examples, every module's (__main__ runs the CLI when imported).
-doctests=(pytest --doctest-modules resnet --ignore=resnet/__main__.py -p no:cacheprovider)
+# The package's docstring examples, every module's, none ignored.
+doctests=(pytest --doctest-modules resnet -p no:cacheprovider)
 
 if [ "${1:-}" = "--quick" ]; then
   stage "lint (ruff)" ruff check .

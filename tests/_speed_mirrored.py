@@ -20,9 +20,9 @@ tf.config.set_logical_device_configuration(_cpu, [tf.config.LogicalDeviceConfigu
 
 from tensorflow import keras  # noqa: E402
 
-from resnet import data, training  # noqa: E402
-from resnet.model import small_resnet  # noqa: E402
+from resnet.book.small import small_resnet  # noqa: E402
 from resnet.preprocessing import scale_to_unit  # noqa: E402
+from resnet.train import data, training  # noqa: E402
 
 SIZE, GLOBAL_BATCH, IMAGES = 16, 64, 256
 

@@ -11,7 +11,7 @@ depend on the run must be tagged ``nbval-ignore-output``.
 A re-run can still land on the stored outcome by chance, and an offset that never
 reaches the training proves nothing. So each training chapter has a hidden cell,
 tagged ``training-path``, that prints a digest of its trained weights
-(``resnet.checks.weights_digest``). This plugin fails that cell when the offset is
+(``resnet.book.checks.weights_digest``). This plugin fails that cell when the offset is
 set and the digest equals the stored one, and reports, per chapter, the stored
 digest beside the new one.
 

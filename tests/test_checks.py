@@ -1,4 +1,4 @@
-"""resnet.checks: passes the package's own functions and a correct reader's, and names
+"""resnet.book.checks: passes the package's own functions and a correct reader's, and names
 the mistake in deliberately broken ones."""
 
 import subprocess
@@ -9,7 +9,7 @@ from tensorflow import keras
 from tensorflow.keras import layers
 
 import resnet
-from resnet.checks import check_convolutional_block, check_identity_block, check_resnet50
+from resnet.book.checks import check_convolutional_block, check_identity_block, check_resnet50
 
 glorot_uniform = keras.initializers.GlorotUniform
 
@@ -172,7 +172,7 @@ def test_resnet50_checks(capsys):
 
 @pytest.mark.slow  # a fresh process importing TensorFlow
 def test_import_resnet_does_not_import_the_checks():
-    code = "import sys, resnet; print('resnet.checks' in sys.modules)"
+    code = "import sys, resnet; print('resnet.book.checks' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             timeout=300)
     assert result.stdout.strip() == "False", result.stderr

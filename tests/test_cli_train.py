@@ -19,7 +19,8 @@ from conftest import run_cli
 from PIL import Image
 from tensorflow import keras
 
-from resnet import cli, training
+from resnet import cli
+from resnet.train import saving, training
 
 pytestmark = pytest.mark.slow  # every test trains or starts `python -m resnet` (minutes)
 
@@ -96,7 +97,7 @@ def test_train_leaves_the_model_and_no_backup_or_partial_file(uninterrupted):
     model = keras.models.load_model(out)
     assert model.input_shape == (None, 32, 32, 1) and model.output_shape == (None, 3)
     assert getattr(model, "optimizer", None) is None  # for inference: no Adam moments
-    assert training.saved_class_names(out) == CLASSES
+    assert saving.saved_class_names(out) == CLASSES
 
 
 def test_tensorboard_logs_are_written(uninterrupted):
@@ -221,7 +222,7 @@ def test_an_out_that_cannot_be_written_fails_before_reading_or_training(
 ):
     (tmp_path / "file.txt").write_text("")
     (tmp_path / "folder.keras").mkdir()
-    from resnet import data
+    from resnet.train import data
 
     def fail(*args, **kwargs):
         raise AssertionError("the images were read")

@@ -2,7 +2,7 @@ import pytest
 from tensorflow import keras
 
 import resnet
-from resnet.cost import PAPER_GIGA_MACS, layer_macs, multiply_accumulates
+from resnet.book.cost import PAPER_GIGA_MACS, layer_macs, multiply_accumulates
 
 
 def test_conv_and_dense_costs_are_counted_by_hand():

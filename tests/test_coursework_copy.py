@@ -84,3 +84,16 @@ def test_the_package_folder_works_alone(tmp_path):
     shutil.copytree(Path(resnet.__file__).parent, tmp_path / "resnet",
                     ignore=shutil.ignore_patterns("__pycache__"))
     _run(tmp_path, BUILD + EVALUATE)
+
+
+def test_the_top_level_of_the_package_is_the_model_and_the_command_line():
+    # The layout shows the core: what a student copies is resnet/'s own files (the
+    # README's list, with weights.py and preprocessing.py for published weights); every
+    # helper lives in a sub-package (apply/, train/, book/).
+    top = sorted(p.name for p in (ROOT / "resnet").glob("*.py"))
+    model = [Path(file).name for file in listed_files("model")]
+    assert all(Path(file).parent == Path("resnet") for file in listed_files("model"))
+    assert top == sorted([*model, "weights.py", "preprocessing.py",
+                          "cli.py", "__main__.py", "_quiet_start.py"])
+    packages = sorted(p.parent.name for p in (ROOT / "resnet").glob("*/__init__.py"))
+    assert packages == ["apply", "book", "train"]

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from resnet import data
 from resnet.preprocessing import preprocess
+from resnet.train import data
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ from conftest import PROBABILITY_ATOL, assert_close_to_scale
 from tensorflow import keras
 
 import resnet
-from resnet.checks import randomize_weights
+from resnet.book.checks import randomize_weights
 
 pytestmark = pytest.mark.slow  # ResNet101 and ResNet152 at 224x224, twice each
 

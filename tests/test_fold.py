@@ -6,8 +6,8 @@ from conftest import PROBABILITY_ATOL, assert_close_to_scale
 from tensorflow import keras
 
 import resnet
-from resnet.checks import randomize_weights
-from resnet.fold import fold_batchnorm, foldable_pairs, folded_weights
+from resnet.apply.fold import fold_batchnorm, foldable_pairs, folded_weights
+from resnet.book.checks import randomize_weights
 
 
 def _trained_looking(model, seed=0):

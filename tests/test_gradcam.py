@@ -1,4 +1,4 @@
-"""resnet.gradcam: Grad-CAM maps, their input forms and errors, and the randomisation check."""
+"""resnet.apply.gradcam: Grad-CAM maps, their input forms and errors, the randomisation check."""
 
 import os
 
@@ -15,9 +15,9 @@ import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 from tensorflow import keras  # noqa: E402
 
-from resnet import data  # noqa: E402
-from resnet.gradcam import grad_cam, plot_grad_cam, randomize_layers, rank_correlation  # noqa: E402
-from resnet.plain import residual_net  # noqa: E402
+from resnet.apply.gradcam import grad_cam, plot_grad_cam, randomize_layers, rank_correlation  # noqa: E402
+from resnet.book.plain import residual_net  # noqa: E402
+from resnet.train import data  # noqa: E402
 
 DIGITS = Path(__file__).resolve().parent.parent / "notebooks" / "images" / "digits"
 
@@ -162,7 +162,7 @@ def test_plot_grad_cam_titles_prediction_and_truth(untrained, digits):
 
 
 def test_plot_grad_cam_reads_each_image_once(untrained, monkeypatch):
-    from resnet import images
+    from resnet.apply import images
 
     read, load_image = [], images.load_image
 

@@ -1,4 +1,4 @@
-"""resnet.images: load_images and load_batch, the step evaluate and grad_cam share.
+"""resnet.apply.images: load_images and load_batch, the step evaluate and grad_cam share.
 
 load_image's conversions and errors are tested through evaluate (tests/test_inference.py).
 """
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from conftest import save_image
 
-from resnet import images
+from resnet.apply import images
 from resnet.preprocessing import imagenet_caffe, preprocess, scale_to_unit
 
 

@@ -1,4 +1,4 @@
-"""resnet.landscape: filter-normalised directions, the loss grid, the curvature measure."""
+"""resnet.book.landscape: filter-normalised directions, the loss grid, the curvature measure."""
 
 import os
 
@@ -8,8 +8,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from tensorflow import keras  # noqa: E402
 
-from resnet import landscape  # noqa: E402
-from resnet.plain import residual_net  # noqa: E402
+from resnet.book import landscape  # noqa: E402
+from resnet.book.plain import residual_net  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from conftest import LEGACY_KERAS, PROBABILITY_ATOL, assert_close_to_scale
 from tensorflow import keras
 
 import resnet
-from resnet.checks import randomize_weights
+from resnet.book.checks import randomize_weights
 
 
 def _reference(input_shape, classes):

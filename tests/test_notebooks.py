@@ -3,7 +3,7 @@
 Every chapter: cell 2 silences TensorFlow before it is imported, one title,
 learning goals at the top, a summary, and exercises whose solutions are hidden
 behind a toggle. Chapters 2 to 4 end with a "Your turn" exercise whose solution
-cell is hidden and checked by resnet.checks.
+cell is hidden and checked by resnet.book.checks.
 """
 
 import re
@@ -84,7 +84,7 @@ def test_your_turn_has_skeleton_hidden_solution_and_check(chapter):
     assert "hide-input" in solution.metadata.get("tags", [])
     assert "# YOUR CODE HERE" not in solution.source
     assert checked.cell_type == "code" and "hide-input" not in checked.metadata.get("tags", [])
-    assert f"from resnet.checks import {check}" in checked.source
+    assert f"from resnet.book.checks import {check}" in checked.source
     assert f"{check}({function})" in checked.source
     assert cells[start + 2:] == [checked], "'Your turn' ends the chapter"
     printed = "".join(o.get("text", "") for o in checked.outputs if o.output_type == "stream")

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from tensorflow import keras
 
-from resnet.plain import ZeroPadShortcut, plain_net, residual_net, weighted_layers
+from resnet.book.plain import ZeroPadShortcut, plain_net, residual_net, weighted_layers
 
 
 @pytest.mark.parametrize("depth", [8, 20, 32])

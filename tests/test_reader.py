@@ -313,7 +313,7 @@ def test_small_figure_text_is_caught():
 
 
 def test_the_package_draws_with_legible_text():
-    # The chapters draw with resnet.diagrams, resnet.plot_predictions and resnet.plot_grad_cam.
+    # The chapters draw with resnet.book.diagrams, resnet.plot_predictions and resnet.plot_grad_cam.
     problems = []
     for path in sorted((ROOT / "resnet").glob("*.py")):
         cell = nbformat.v4.new_code_cell(path.read_text(encoding="utf-8"))

@@ -1,4 +1,4 @@
-"""resnet.samples, and every chapter finding its files in a fresh directory as in Colab.
+"""resnet.book.samples, and every chapter finding its files in a fresh directory as in Colab.
 
 In Colab a chapter's first cell installs only the package (``%pip install git+...``); no
 checkout lies beside the notebook. The test simulates that install by copying what
@@ -17,7 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from resnet import samples
+from resnet.book import samples
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -93,11 +93,11 @@ def fresh_directory_problems(cells, tmp_path):
              if "copy_sample_images(" in line]
     if not setup:
         return [f"code cell {first + 1} reads {in_checkout[0][1]!r}, and no cell before it "
-                "calls resnet.samples.copy_sample_images(), so in Colab it finds nothing"]
+                "calls resnet.book.samples.copy_sample_images(), so in Colab it finds nothing"]
     site, work = tmp_path / "site", tmp_path / "work"
     work.mkdir()
     _simulated_install(site)
-    script = "import resnet\nfrom resnet import samples\n" + "\n".join(
+    script = "import resnet\nfrom resnet.book import samples\n" + "\n".join(
         line.strip() for line in setup) + "\nprint(resnet.__file__)\n"
     env = {**os.environ, "PYTHONPATH": str(site), "TF_CPP_MIN_LOG_LEVEL": "3"}
     result = subprocess.run([sys.executable, "-c", script], cwd=work, env=env,
@@ -128,7 +128,8 @@ def test_a_chapter_that_cannot_find_its_files_is_caught(tmp_path):
         'files = sorted(glob.glob(os.path.join("images", "digits", "*.png")))\n'
         'Image.open(os.path.join("images", "digits", "drawn_7.png"))')
     setup = nbformat.v4.new_code_cell(
-        "import resnet\n\nresnet.samples.copy_sample_images()  # the sample images, in Colab too")
+        "from resnet.book import samples\n\n"
+        "samples.copy_sample_images()  # the sample images, in Colab too")
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     assert fresh_directory_problems([setup, reads], tmp_path / "a") == []

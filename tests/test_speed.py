@@ -8,8 +8,8 @@ import pytest
 from tensorflow import keras
 
 import resnet
-from resnet import data, speed, training
-from resnet.model import small_resnet
+from resnet.book.small import small_resnet
+from resnet.train import data, speed, training
 
 ON_GPU = bool(speed.gpus())
 
@@ -21,15 +21,15 @@ def test_auto_switches_follow_the_device():
     assert speed.resolve_precision(True) == "mixed_float16"
     assert speed.resolve_precision(False) == speed.resolve_precision(None) == "float32"
     assert speed.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
-    assert training.resolve_jit_compile(True)[0] is True
-    assert training.resolve_jit_compile(False)[0] is False
+    assert speed.resolve_jit_compile(True)[0] is True
+    assert speed.resolve_jit_compile(False)[0] is False
 
 
 @pytest.mark.parametrize(
     ("call", "match"),
     [(lambda: speed.resolve_precision("float16"), "`mixed_precision` must be"),
      (lambda: speed.resolve_precision(1), "`mixed_precision` must be"),
-     (lambda: training.resolve_jit_compile("yes"), "`jit_compile` must be"),
+     (lambda: speed.resolve_jit_compile("yes"), "`jit_compile` must be"),
      (lambda: training.train(keras.Sequential(), None), "`build_model`"),
      (lambda: training.train(lambda: None, None, optimizer="adam"), "`optimizer`")],
 )

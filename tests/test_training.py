@@ -1,4 +1,4 @@
-"""resnet.training: the recipe, the per-machine XLA choice, zero-initialised residuals, saving.
+"""resnet.train.training and saving: the recipe, its XLA choice, zero-init residuals, saving.
 
 One module-scoped run of the recipe (digits at 32x32, two epochs, XLA off so
 that the test does not spend a minute measuring) feeds the tests that need a
@@ -13,7 +13,7 @@ import tensorflow as tf
 from tensorflow import keras
 
 import resnet
-from resnet import data, speed, training
+from resnet.train import data, saving, speed, training
 
 EPOCHS = 2
 
@@ -77,7 +77,7 @@ def test_evaluate_agrees_with_the_training_pipeline(trained, digits):
 @pytest.mark.slow
 def test_save_model_drops_the_optimizer_and_reloads_identically(trained, digits, tmp_path):
     model = trained.model
-    path = training.save_model(model, tmp_path / "digits.keras")
+    path = saving.save_model(model, tmp_path / "digits.keras")
     assert [p.name for p in tmp_path.iterdir()] == ["digits.keras"]  # no partial file left
     with_optimizer = tmp_path / "with_optimizer.keras"
     model.save(with_optimizer)
@@ -94,7 +94,7 @@ def test_save_model_drops_the_optimizer_and_reloads_identically(trained, digits,
 @pytest.mark.slow
 def test_save_model_refuses_other_suffixes(trained, tmp_path):
     with pytest.raises(ValueError, match="`path` must end in '.keras'"):
-        training.save_model(trained.model, tmp_path / "digits.h5")
+        saving.save_model(trained.model, tmp_path / "digits.h5")
 
 
 def test_zero_init_residual_zeroes_exactly_the_last_gamma_of_each_block():
@@ -137,7 +137,7 @@ def _tiny_model():
 
 def test_the_xla_choice_measures_both_and_is_remembered(tmp_path, monkeypatch):
     monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
-    choice = training.choose_jit_compile(_tiny_model, (8, 16, 16, 1), steps=2)
+    choice = speed.choose_jit_compile(_tiny_model, (8, 16, 16, 1), steps=2)
     if speed.gpus():
         assert choice.jit_compile is True and "GPU" in choice.reason
         return
@@ -147,10 +147,10 @@ def test_the_xla_choice_measures_both_and_is_remembered(tmp_path, monkeypatch):
     assert "measured now" in choice.reason and speed.cpu_description() in choice.reason
     stored = json.loads((tmp_path / "xla_choice.json").read_text())
     assert list(stored.values()) == [choice.rates]
-    again = training.choose_jit_compile(_tiny_model, (8, 16, 16, 1))
+    again = speed.choose_jit_compile(_tiny_model, (8, 16, 16, 1))
     assert again.rates == choice.rates and "measured earlier" in again.reason
     # Another batch shape is another question.
-    other = training.choose_jit_compile(_tiny_model, (4, 16, 16, 1), steps=1)
+    other = speed.choose_jit_compile(_tiny_model, (4, 16, 16, 1), steps=1)
     assert "measured now" in other.reason
 
 

@@ -5,20 +5,11 @@ import numpy as np
 import pytest
 from conftest import tiny_model
 
-from resnet import (
-    cost,
-    data,
-    gradcam,
-    images,
-    inference,
-    landscape,
-    plain,
-    preprocessing,
-    speed,
-    training,
-    weights,
-)
+from resnet import preprocessing, weights
+from resnet.apply import gradcam, images, inference
+from resnet.book import cost, landscape, plain
 from resnet.model import ResNet50
+from resnet.train import data, saving, speed
 from resnet.validation import (
     InvalidParameterError,
     check_channels,
@@ -90,8 +81,8 @@ BAD_CALLS = {
     "landscape.random_direction": lambda m, tmp: landscape.random_direction(m, seed=-1),
     "cost.layer_macs": lambda m, tmp: cost.layer_macs("model"),
     "speed.resolve_precision": lambda m, tmp: speed.resolve_precision("float16"),
-    "training.resolve_jit_compile": lambda m, tmp: training.resolve_jit_compile("yes"),
-    "training.save_model": lambda m, tmp: training.save_model(m, tmp / "m.h5"),
+    "speed.resolve_jit_compile": lambda m, tmp: speed.resolve_jit_compile("yes"),
+    "saving.save_model": lambda m, tmp: saving.save_model(m, tmp / "m.h5"),
     "weights.resolve type": lambda m, tmp: weights.resolve(3, 50, (64, 64, 3), 2),
     "weights.resolve imagenet shape": lambda m, tmp: weights.resolve(
         "imagenet", 50, (64, 64, 3), 2),

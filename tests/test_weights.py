@@ -5,7 +5,7 @@ from tensorflow import keras
 
 import resnet
 from resnet import weights as resnet_weights
-from resnet.checks import randomize_weights
+from resnet.book.checks import randomize_weights
 from resnet.preprocessing import imagenet_caffe, preprocessing_for
 
 SMALL = dict(input_shape=(32, 32, 3), classes=5)

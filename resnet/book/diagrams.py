@@ -9,13 +9,13 @@ ORANGE = "#fde9c9"  # BN and ReLU
 RED = "#c0392b"  # the shortcut
 
 
-def box(ax, xy, text, color=BLUE, width=2.6, height=0.62, fontsize=12):
+def box(ax, xy, text, color=BLUE, width=2.6, height=0.62, fontsize=12, edgecolor="black"):
     """A rounded box of ``width`` x ``height`` centred on ``xy``, with ``text`` inside."""
     from matplotlib.patches import FancyBboxPatch
 
     x, y = xy
     ax.add_patch(FancyBboxPatch((x - width / 2, y - height / 2), width, height,
-                                boxstyle="round,pad=0.04", facecolor=color, edgecolor="black"))
+                                boxstyle="round,pad=0.04", facecolor=color, edgecolor=edgecolor))
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
 
 

@@ -7,7 +7,7 @@
     ('cat', 0.97)
 
 ``evaluate`` does four things: load the images and preprocess them exactly as
-the training pipelines of ``resnet.data`` do (``resnet.images.load_batch``: file
+the training pipelines of ``resnet.train.data`` do (``resnet.apply.images.load_batch``: file
 paths, PIL images and numpy arrays, in any image mode, converted to the channels
 the model expects, resized to the model's input, then the model's preprocessing,
 by default ``preprocessing_for(model)``), predict, and label each prediction
@@ -21,9 +21,9 @@ from typing import NamedTuple
 
 import numpy as np
 
+from ..preprocessing import preprocessing_for
+from ..validation import InvalidParameterError, check_int
 from .images import load_batch, load_images
-from .preprocessing import preprocessing_for
-from .validation import InvalidParameterError, check_int
 
 
 class Prediction(NamedTuple):
@@ -80,7 +80,7 @@ def evaluate(model, images, class_names=None, *, preprocessing=None, batch_size=
 
 
 def predict_batch(model, batch, class_names=None, *, batch_size=32):
-    """The ``Prediction`` of each image of a ``resnet.images.Batch`` (``load_batch``).
+    """The ``Prediction`` of each image of a ``resnet.apply.images.Batch`` (``load_batch``).
 
     ``evaluate`` without the loading: for a caller that has loaded the images
     already (``resnet.plot_grad_cam`` draws them too).

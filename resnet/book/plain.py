@@ -29,7 +29,7 @@ import tensorflow as tf
 from tensorflow import keras
 from tensorflow.keras import layers
 
-from .validation import InvalidParameterError, check_int, check_ints, is_int
+from ..validation import InvalidParameterError, check_int, check_ints, is_int
 
 
 class ZeroPadShortcut(layers.Layer):

@@ -1,12 +1,12 @@
 """Devices, precision and distribution: where and in what dtype training computes.
 
-    >>> from resnet import speed
+    >>> from resnet.train import speed
     >>> speed.resolve_precision("auto") in speed.PRECISIONS
     True
     >>> speed.cpu_description()  # doctest: +SKIP
     'AMD EPYC 9B14 (AVX-512, AVX512-BF16, 2 cores)'
 
-``resnet.training.train`` builds and compiles a model inside a ``tf.distribute``
+``resnet.train.training.train`` builds and compiles a model inside a ``tf.distribute``
 strategy's scope, under a precision policy, with or without XLA; this module
 answers the questions behind its switches:
 
@@ -22,7 +22,7 @@ answers the questions behind its switches:
                      classifier computes and outputs float32, and Keras scales
                      the loss so that float16 gradients do not underflow.
     jit_compile      "auto": XLA on GPUs (Keras' own default); on a CPU,
-                     measured (``resnet.training.choose_jit_compile``): with
+                     measured (``resnet.train.speed.choose_jit_compile``): with
                      it ResNet50 trained at 32x32 2.3x as fast on an AVX2-only
                      EPYC, 0.25-0.27x as fast on an AVX-512 EPYC and 0.54x
                      on an Intel Xeon with AMX.
@@ -30,21 +30,25 @@ answers the questions behind its switches:
                      that decide these figures (AVX2, AVX-512, AVX512-BF16,
                      AMX), for every figure measured on a CPU.
 
-The input pipeline is the third part of the fast path: ``resnet.data``'s
+The input pipeline is the third part of the fast path: ``resnet.train.data``'s
 pipelines cache the decoded images, map in parallel and prefetch, so the
 accelerator never waits for the next batch. ``benchmarks/benchmark.py``
 measures every switch on the machine it runs on.
 """
 
 import contextlib
+import json
 import os
 import platform
+import time
+from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
-from .validation import InvalidParameterError
+from ..validation import InvalidParameterError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 
@@ -194,3 +198,137 @@ def precision_policy(mixed_precision):
         yield name
     finally:
         keras.mixed_precision.set_global_policy(previous)
+
+
+# ---------------------------------------------------------------------------
+# XLA: on or off, decided by measuring this machine
+# ---------------------------------------------------------------------------
+
+
+class XlaChoice(NamedTuple):
+    """The outcome of ``choose_jit_compile``.
+
+    jit_compile: the decision. rates: training images/s measured without and
+    with XLA ({"off": ..., "on": ...}; empty when nothing was measured).
+    reason: one line that says what was decided and why.
+    """
+
+    jit_compile: bool
+    rates: dict
+    reason: str
+
+    def __str__(self):
+        return self.reason
+
+
+def _cache_path():
+    root = os.environ.get("RESNET_CACHE_DIR") or Path.home() / ".cache" / "resnet-from-scratch"
+    return Path(root) / "xla_choice.json"
+
+
+def _time_steps(model, x, y, steps):
+    """Images per second of the fastest of ``steps`` training steps.
+
+    The fastest step, not the mean: a step that shared the cores with another
+    process is slower, never faster, so the minimum is the least disturbed
+    figure. (Measured on an AMD EPYC, AVX2, 2 cores: the mean of 3 steps, taken
+    while other training runs shared the cores, gave 3.95 images/s without XLA
+    and 3.66 with it and cached the wrong choice, XLA off; the same machine idle
+    gave 10.9 and 33.5.)
+    """
+    model.train_on_batch(x, y)  # the first step traces (and, with XLA, compiles)
+    model.train_on_batch(x, y)
+    fastest = float("inf")
+    for _ in range(steps):
+        start = time.perf_counter()
+        model.train_on_batch(x, y)
+        fastest = min(fastest, time.perf_counter() - start)
+    return len(x) / fastest
+
+
+def choose_jit_compile(build_model, batch_shape, *, classes=None, steps=3, cache=True):
+    """Decide whether XLA (``jit_compile=True``) makes training faster on this machine.
+
+    On a GPU the answer is yes (Keras' own default there). On a CPU no fixed
+    answer is right: on an AVX2-only EPYC, XLA made ResNet50 training at 32x32
+    2.3 times faster (TensorFlow's own ``Conv2DBackpropInput`` kernel is 15-100x
+    slow there on the 1x1 maps of the last stage), while on an AVX-512 EPYC it
+    made the same training run at 0.25-0.27x the speed (about four times slower),
+    and at 0.54x on an Intel Xeon with AMX. So this times ``steps`` training
+    steps of the model with and without XLA, on random data of the batch's
+    shape, and picks the one whose fastest step is faster.
+
+    Args:
+        build_model: a function of no arguments returning an uncompiled model
+            (called twice; the models are thrown away).
+        batch_shape: (batch, height, width, channels) of a training batch.
+        classes: the number of classes (default: the model's output width).
+        steps: timed steps of each; two more, untimed, trace and compile first.
+        cache: reuse a decision measured earlier on this CPU with the same
+            model, batch and TensorFlow version (stored in
+            ``~/.cache/resnet-from-scratch/xla_choice.json``, or under
+            ``$RESNET_CACHE_DIR``). Measuring takes about a minute on two cores.
+
+    Returns:
+        An ``XlaChoice``; print it to say what was chosen and why.
+    """
+    if gpus():
+        return XlaChoice(True, {}, f"XLA on: a GPU ({device_name()}), where Keras "
+                                   "compiles with XLA by default")
+    probe = build_model()
+    classes = classes or int(probe.output_shape[-1])
+    batch_shape = tuple(int(n) for n in batch_shape)
+    cpu = cpu_description()
+    key = (f"{cpu} | TF {tf.__version__} | {probe.name} {probe.count_params()} params | "
+           f"batch {batch_shape} | {keras.mixed_precision.global_policy().name} | "
+           "fastest step")  # the method too: an entry timed otherwise is not reused
+    path = _cache_path()
+    stored = {}
+    if cache and path.exists():
+        try:
+            stored = json.loads(path.read_text())
+        except (OSError, ValueError):
+            stored = {}
+    if key in stored:
+        rates = stored[key]
+        measured = "measured earlier on this machine"
+    else:
+        rng = np.random.default_rng(0)
+        x = rng.uniform(0, 1, size=batch_shape).astype("float32")
+        y = rng.integers(0, classes, size=batch_shape[0]).astype("int32")
+        rates = {}
+        for label, jit in (("off", False), ("on", True)):
+            model = probe if label == "off" else build_model()
+            model.compile(optimizer=keras.optimizers.SGD(1e-3),
+                          loss="sparse_categorical_crossentropy", jit_compile=jit)
+            rates[label] = round(_time_steps(model, x, y, steps), 2)
+        measured = f"measured now, {steps} steps each"
+        if cache:
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps({**stored, key: rates}, indent=1))
+            except OSError:
+                pass  # a read-only home: measure again next time
+    on = rates["on"] > rates["off"]
+    reason = (f"XLA {'on' if on else 'off'}: training ran at {rates['off']:.1f} images/s "
+              f"without XLA and {rates['on']:.1f} with it on this CPU ({cpu}; {measured})")
+    return XlaChoice(on, rates, reason)
+
+
+def resolve_jit_compile(jit_compile, build_model=None, batch_shape=None):
+    """``jit_compile`` as a bool: "auto" measures (``choose_jit_compile``), a bool stays.
+
+    Returns:
+        (jit_compile, reason): the decision and a line that says why.
+    """
+    if isinstance(jit_compile, bool):
+        return jit_compile, f"XLA {'on' if jit_compile else 'off'}: as asked (jit_compile=" \
+                            f"{jit_compile})"
+    if jit_compile != "auto":
+        raise InvalidParameterError(
+            f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
+    if build_model is None or batch_shape is None:
+        on = bool(gpus())
+        return on, f"XLA {'on' if on else 'off'}: {'a GPU' if on else 'a CPU, not measured'}"
+    choice = choose_jit_compile(build_model, batch_shape)
+    return choice.jit_compile, choice.reason

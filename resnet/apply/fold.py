@@ -11,7 +11,7 @@ rewrites every such conv + BN pair of a model into that one conv: the same funct
 (up to float rounding) with one layer less to run per pair, which ResNet50 has 53 of.
 
     >>> from tensorflow import keras
-    >>> from resnet.fold import fold_batchnorm
+    >>> from resnet.apply.fold import fold_batchnorm
     >>> inputs = keras.Input((8, 8, 3))
     >>> x = keras.layers.Conv2D(4, 3, name="conv")(inputs)
     >>> outputs = keras.layers.BatchNormalization(name="bn")(x)
@@ -99,7 +99,7 @@ def fold_batchnorm(model):
         rounding (tests/test_fold.py bounds the difference).
     """
     if not isinstance(model, keras.Model):
-        from .validation import InvalidParameterError
+        from ..validation import InvalidParameterError
 
         raise InvalidParameterError(
             f"`model` must be a keras.Model, got {type(model).__name__}.")

@@ -1,8 +1,8 @@
 """Where a trained network looks: Grad-CAM (Selvaraju et al. 2017) and its sanity check.
 
     >>> import resnet
-    >>> from resnet.plain import residual_net
-    >>> from resnet.samples import SAMPLE_IMAGES
+    >>> from resnet.book.plain import residual_net
+    >>> from resnet.book.samples import SAMPLE_IMAGES
     >>> model = residual_net(8, input_shape=(16, 16, 1), classes=10, width=4)  # train it first
     >>> digits = [SAMPLE_IMAGES / "digits" / "test_3.png", SAMPLE_IMAGES / "digits" / "test_7.png"]
     >>> maps = resnet.grad_cam(model, digits)  # (N, H, W) in [0, 1]
@@ -34,10 +34,10 @@ import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
+from ..preprocessing import preprocessing_for
+from ..validation import InvalidParameterError, check_int
 from .images import load_batch
 from .inference import image_grid, model_io, predict_batch, show_pixels
-from .preprocessing import preprocessing_for
-from .validation import InvalidParameterError, check_int
 
 # A map whose largest value is below this share of the largest term summed into it
 # is float32 cancellation noise (float32 carries ~7 digits): it is reported as zeros.

@@ -1,8 +1,8 @@
 """The loss landscape around trained weights (Li et al. 2018, "Visualizing the Loss Landscape").
 
     >>> import numpy as np
-    >>> from resnet import landscape
-    >>> from resnet.plain import residual_net
+    >>> from resnet.book import landscape
+    >>> from resnet.book.plain import residual_net
     >>> model = residual_net(8, input_shape=(8, 8, 1), classes=3, width=4)  # train it first
     >>> images, labels = np.zeros((4, 8, 8, 1), "float32"), np.array([0, 1, 2, 0])
     >>> directions = [landscape.random_direction(model, seed=s) for s in (1, 2)]
@@ -32,7 +32,7 @@ import numpy as np
 import tensorflow as tf
 from tensorflow import keras
 
-from .validation import InvalidParameterError, check_int
+from ..validation import InvalidParameterError, check_int
 
 
 def landscape_variables(model):

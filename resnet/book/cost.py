@@ -18,7 +18,7 @@ models are counted; other layers with weights (DepthwiseConv2D, ...) are not.
 
 from tensorflow import keras
 
-from .validation import InvalidParameterError
+from ..validation import InvalidParameterError
 
 # He et al. 2015, Table 1: multiply-adds of one 224x224 image, in units of 10^9.
 PAPER_GIGA_MACS = {18: 1.8, 34: 3.6, 50: 3.8, 101: 7.6, 152: 11.3}

@@ -2,7 +2,7 @@
 
 ``load_image`` is the one place that decodes and converts an image, for
 ``resnet.evaluate``, ``resnet.grad_cam`` and the folder loaders of
-``resnet.data``: transparency composited over white, palette, CMYK and 16-bit
+``resnet.train.data``: transparency composited over white, palette, CMYK and 16-bit
 images converted, EXIF orientation applied, and bad input refused with a
 ``FileNotFoundError`` or ``ValueError`` that names the image.
 ``load_images`` reads one image or many; ``load_batch`` then resizes and
@@ -24,8 +24,8 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from .preprocessing import preprocess, scale_to_unit
-from .validation import InvalidParameterError, check_channels
+from ..preprocessing import preprocess, scale_to_unit
+from ..validation import InvalidParameterError, check_channels
 
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 

@@ -1,6 +1,6 @@
 """Datasets as ``tf.data`` pipelines: real images that need no download.
 
-    >>> from resnet import data
+    >>> from resnet.train import data
     >>> digits = data.digits(image_size=32, batch_size=32, seed=0)
     >>> model.fit(digits.train, validation_data=digits.val, epochs=10)  # doctest: +SKIP
     >>> model.evaluate(digits.test)  # doctest: +SKIP
@@ -40,8 +40,8 @@ from typing import NamedTuple
 import numpy as np
 import tensorflow as tf
 
-from .preprocessing import preprocess, scale_to_unit
-from .validation import (
+from ..preprocessing import preprocess, scale_to_unit
+from ..validation import (
     InvalidParameterError,
     check_channels,
     check_fraction,
@@ -300,7 +300,8 @@ def augment(dataset, *, shift=0.1, rotation=10.0, seed=0):
 
     Returns:
         The dataset with each batch randomly shifted and rotated (the empty
-        border filled with zeros, the background of the digits and faces).
+        border filled with zeros, the background of the digits and faces),
+        prefetched: the next batch is augmented while the model trains on this one.
     """
     from tensorflow import keras
 
@@ -309,8 +310,9 @@ def augment(dataset, *, shift=0.1, rotation=10.0, seed=0):
         layers.RandomTranslation(shift, shift, fill_mode="constant", seed=seed),
         layers.RandomRotation(rotation / 360.0, fill_mode="constant", seed=seed + 1),
     ])
-    return dataset.map(lambda x, y: (transform(x, training=True), y),
-                       num_parallel_calls=tf.data.AUTOTUNE)
+    augmented = dataset.map(lambda x, y: (transform(x, training=True), y),
+                            num_parallel_calls=tf.data.AUTOTUNE)
+    return augmented.prefetch(tf.data.AUTOTUNE)
 
 
 def _class_folders(path):
@@ -335,7 +337,7 @@ def _folder_dataset(path, *, image_size, batch_size, seed, channels, val_fractio
     read raises. Otherwise every file but hidden ones is tried, and each that cannot
     be read is listed in ``skipped`` as (path, reason).
     """
-    from .images import load_image
+    from ..apply.images import load_image
 
     class_dirs = _class_folders(path)
     height, width = check_image_size(image_size)

@@ -1,6 +1,6 @@
 """Check your own blocks and ResNet50 against the package's.
 
-    >>> from resnet.checks import check_identity_block
+    >>> from resnet.book.checks import check_identity_block
     >>> from resnet import identity_block  # pass the function you wrote instead
     >>> check_identity_block(identity_block)
     output shape (None, 15, 15, 256): ok
@@ -39,8 +39,8 @@ import numpy as np
 from tensorflow import keras
 from tensorflow.keras import layers
 
-from .blocks import BN_EPSILON, convolutional_block, identity_block
-from .model import ResNet50
+from ..blocks import BN_EPSILON, convolutional_block, identity_block
+from ..model import ResNet50
 
 __all__ = [
     "check_convolutional_block",

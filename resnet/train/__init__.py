@@ -1,0 +1,7 @@
+"""Training a model: the data, the recipe and the per-machine speed choices.
+
+``data`` gives fixed, stratified ``tf.data`` splits (the digits, the faces, a folder of
+your own images, CIFAR-10); ``training`` is the book's recipe (augmentation, warm-up
+and cosine decay, the best epoch's weights, resumable runs, saving); ``speed`` chooses
+the device strategy, the precision and XLA for the machine at hand.
+"""
