@@ -25,7 +25,7 @@ measured reason (the chapter shows each):
 ``train`` is the general function underneath: it builds a model from a
 function inside a ``tf.distribute`` strategy's scope and a precision policy,
 compiles it (with or without XLA) and fits it. ``resnet.train.speed`` holds the
-device, precision and strategy helpers it uses.
+XLA choice and the device, precision and strategy helpers it uses.
 """
 
 import json
