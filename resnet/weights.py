@@ -101,7 +101,7 @@ def load(model, path, depth, input_shape, classes):
             warnings.simplefilter("ignore")
             model.load_weights(str(path))
     except Exception as error:  # Keras raises ValueError, h5py OSError/KeyError
-        expected = _file_expects(path)
+        expected = describe_file(path)
         hint = f" The file holds weights for {expected}." if expected else ""
         detail = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise ValueError(
@@ -125,8 +125,13 @@ def _download(depth):
         ) from error
 
 
-def _file_expects(path):
-    """'ResNet<depth> with <C>-channel input and <N> classes' as read from the file, or None."""
+def file_shape(path):
+    """What a weights file holds, read from its kernels: (depth, channels, classes).
+
+    Each is None where the file does not say (or is not an HDF5 file this can read):
+    depth from the number of conv kernels (53 for ResNet50), channels from the stem's
+    7x7 kernel, classes from the only 2-D kernel (the classifier's).
+    """
     try:
         import h5py
 
@@ -138,18 +143,25 @@ def _file_expects(path):
 
         with h5py.File(path, "r") as f:
             f.visititems(visit)
-        convs = [shape for shape in kernels.values() if len(shape) == 4]
-        # Keras 3 files name layers by type (conv2d_7, dense), Keras 2 files by name: read
-        # shapes instead. The stem is the only 7x7 conv, the classifier the only 2-D kernel.
-        stem = [shape for shape in convs if shape[:2] == (7, 7)]
-        top = [shape for shape in kernels.values() if len(shape) == 2]
     except Exception:  # not an HDF5 file we can read: say nothing rather than guess
-        return None
+        return None, None, None
+    convs = [shape for shape in kernels.values() if len(shape) == 4]
+    # Keras 3 files name layers by type (conv2d_7, dense), Keras 2 files by name: read
+    # shapes instead. The stem is the only 7x7 conv, the classifier the only 2-D kernel.
+    stem = [shape for shape in convs if shape[:2] == (7, 7)]
+    top = [shape for shape in kernels.values() if len(shape) == 2]
+    return (_CONVS_PER_DEPTH.get(len(convs)), int(stem[0][2]) if len(stem) == 1 else None,
+            int(top[0][1]) if len(top) == 1 else None)
+
+
+def describe_file(path):
+    """'ResNet<depth>, <C>-channel input, <N> classes' as read from the file, or None."""
+    depth, channels, classes = file_shape(path)
     parts = []
-    if len(convs) in _CONVS_PER_DEPTH:
-        parts.append(f"ResNet{_CONVS_PER_DEPTH[len(convs)]}")
-    if len(stem) == 1:
-        parts.append(f"{stem[0][2]}-channel input")
-    if len(top) == 1:
-        parts.append(f"{top[0][1]} classes")
+    if depth is not None:
+        parts.append(f"ResNet{depth}")
+    if channels is not None:
+        parts.append(f"{channels}-channel input")
+    if classes is not None:
+        parts.append(f"{classes} classes")
     return ", ".join(parts) or None

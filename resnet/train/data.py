@@ -32,6 +32,9 @@ training order, epoch after epoch.
                   (``image_folder_with_skipped``: unreadable files skipped, listed)
     cifar10       CIFAR-10 via keras.datasets (downloads 170 MB; for Colab)
     load          one of these by name, "cifar10" falling back to the digits offline
+
+Augmentation of training batches: ``augment`` (random shifts and rotations, for the
+digits and faces) and ``augment_photos`` (random resized crops and mirroring, for photos).
 """
 
 from pathlib import Path
@@ -312,6 +315,57 @@ def augment(dataset, *, shift=0.1, rotation=10.0, seed=0):
     ])
     augmented = dataset.map(lambda x, y: (transform(x, training=True), y),
                             num_parallel_calls=tf.data.AUTOTUNE)
+    return augmented.prefetch(tf.data.AUTOTUNE)
+
+
+def augment_photos(dataset, *, min_area=0.35, flip=True, seed=0):
+    """Add random resized crops and horizontal flips to the images of a batched dataset.
+
+    The augmentation of photos (Szegedy et al. 2015's crops, as keras.applications'
+    ImageNet weights were trained with): each image is replaced by a random crop of
+    ``min_area`` to all of its area, of aspect ratio 3:4 to 4:3, resized back to the
+    image's size (bilinear), and mirrored left to right with probability 1/2 when
+    ``flip``. Not for digits or text, which a mirror changes: they keep ``augment``.
+
+    The random numbers are drawn per batch from (``seed``, the batch's position in
+    the stream), so the same stream gives the same crops however it is read, and a
+    resumed run that skips the batches it has seen gets the crops it would have got.
+
+    Args:
+        dataset: batches of ((B, H, W, C) images, labels), already resized and
+            preprocessed (a crop commutes with any per-pixel affine preprocessing).
+        min_area: the smallest share of the image a crop keeps, in (0, 1].
+        flip: mirror half the images left to right.
+        seed: the seed of the crops and flips.
+
+    Returns:
+        The dataset of augmented batches, prefetched.
+    """
+    if isinstance(min_area, bool) or not isinstance(min_area, (int, float)) or not (
+            0 < min_area <= 1):
+        raise InvalidParameterError(f"`min_area` must be a number in (0, 1], got {min_area!r}.")
+    log_ratio = float(np.log(4 / 3))
+
+    def crop(index, batch):
+        images, labels = batch
+        height, width = images.shape[1], images.shape[2]
+        n = tf.shape(images)[0]
+        u = tf.random.stateless_uniform([n, 5], seed=tf.stack([tf.cast(seed, tf.int64), index]))
+        area = min_area + (1.0 - min_area) * u[:, 0]
+        ratio = tf.exp((2.0 * u[:, 1] - 1.0) * log_ratio)  # width / height
+        h = tf.minimum(1.0, tf.sqrt(area / ratio))
+        w = tf.minimum(1.0, tf.sqrt(area * ratio))
+        top, left = u[:, 2] * (1.0 - h), u[:, 3] * (1.0 - w)
+        left_edge, right_edge = left, left + w
+        if flip:  # a box whose x1 > x2 is read right to left: the crop comes out mirrored
+            mirrored = u[:, 4] < 0.5
+            left_edge, right_edge = (tf.where(mirrored, right_edge, left_edge),
+                                     tf.where(mirrored, left_edge, right_edge))
+        boxes = tf.stack([top, left_edge, top + h, right_edge], axis=1)
+        cropped = tf.image.crop_and_resize(images, boxes, tf.range(n), (height, width))
+        return tf.cast(cropped, images.dtype), labels
+
+    augmented = dataset.enumerate().map(crop, num_parallel_calls=tf.data.AUTOTUNE)
     return augmented.prefetch(tf.data.AUTOTUNE)
 
 

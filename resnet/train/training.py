@@ -238,6 +238,26 @@ class _ResumableKeepBest(keras.callbacks.EarlyStopping):
             os.replace(partial, self.path)
 
 
+def resumable(batches, backup_dir, epochs, steps_per_epoch):
+    """What makes a run of ``epochs`` resumable from the backup in ``backup_dir``.
+
+    Returns:
+        (batches, keep_best, backup): the batches as one endless stream that skips
+        the epochs the backup holds (so that epoch k's shuffle and augmentation do
+        not depend on how many epochs this process has run: a resumed run sees what
+        it would have seen), give ``fit`` ``steps_per_epoch``; ``keep_best_weights``
+        that keeps the best epoch in the backup too; and Keras' ``BackupAndRestore``.
+        Pass them to ``fit`` as ``[keep_best, backup, ...]``: best weights first, so
+        that a kill between the two saves repeats an epoch rather than forgetting
+        that it was the best.
+    """
+    batches = batches.repeat().skip(finished_epochs(backup_dir) * steps_per_epoch)
+    keep_best = _ResumableKeepBest(Path(backup_dir) / _BEST_FILE, patience=epochs)
+    backup = keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True,
+                                              delete_checkpoint=False)
+    return batches, keep_best, backup
+
+
 class Run(NamedTuple):
     """What ``train_resnet50`` returns: the model (best weights), fit's History, the
     seconds ``fit`` took, and the XLA decision (a line that says why)."""
@@ -317,16 +337,9 @@ def train_resnet50(
     batches = training_batches(dataset, batch_size, seed=seed, shift=shift, rotation=rotation)
     keep_best, steps = keep_best_weights(epochs), None
     if backup_dir is not None:
-        # One endless stream of epochs, so that epoch k's shuffle and augmentation
-        # do not depend on how many epochs this process has run: a resumed run
-        # skips the finished epochs' batches and sees what it would have seen.
         steps = steps_per_epoch
-        batches = batches.repeat().skip(finished_epochs(backup_dir) * steps_per_epoch)
-        keep_best = _ResumableKeepBest(Path(backup_dir) / _BEST_FILE, patience=epochs)
-        # Best weights first: a kill between the two saves then repeats an epoch
-        # rather than forgetting that it was the best.
-        callbacks = [keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True,
-                                                      delete_checkpoint=False), *callbacks]
+        batches, keep_best, backup = resumable(batches, backup_dir, epochs, steps_per_epoch)
+        callbacks = [backup, *callbacks]
     start = time.perf_counter()
     model, history = train(
         build, batches, epochs=epochs, validation_data=dataset.val, strategy=strategy,
