@@ -10,6 +10,10 @@ deterministic ops, for the test that a resumed run ends as an uninterrupted one)
 import argparse
 import sys
 
+SCRATCH_EPOCHS = 12  # train_resnet50's default
+FINE_TUNE_EPOCHS = 5  # phase 2 of fine_tune_resnet50, after --head-epochs of phase 1
+HEAD_EPOCHS = 3
+
 
 def _summary(args):
     from .model import ResNet50, ResNet101, ResNet152
@@ -69,6 +73,7 @@ def _prepare_backup(backup_dir, settings):
     import json
     from pathlib import Path
 
+    from .train.finetune import PHASE_FOLDERS
     from .train.training import BACKUP_FILES, RUN_FILE
 
     folder = Path(backup_dir)
@@ -76,7 +81,8 @@ def _prepare_backup(backup_dir, settings):
     if folder.exists():
         if not folder.is_dir():
             raise ValueError(f"--backup-dir {backup_dir!r}: is a file, not a folder.")
-        others = sorted(p.name for p in folder.iterdir() if p.name not in BACKUP_FILES)
+        ours = (*BACKUP_FILES, *PHASE_FOLDERS)  # a fine-tuning run backs up each phase apart
+        others = sorted(p.name for p in folder.iterdir() if p.name not in ours)
         if others:
             raise ValueError(
                 f"--backup-dir {backup_dir!r}: holds other files ({', '.join(others[:3])}), which "
@@ -116,6 +122,8 @@ def _print_counts(dataset):
 def _train(args):
     """``train``: check the flags, load the images, train (resuming a backup), save."""
     _check_train_flags(args)
+    if args.epochs is None:
+        args.epochs = FINE_TUNE_EPOCHS if args.weights else SCRATCH_EPOCHS
     backup_dir = args.backup_dir or f"{args.out}.backup"
     dataset = _load_images(args)
     done = _start_or_resume(args, dataset, backup_dir)
@@ -132,7 +140,11 @@ def _check_train_flags(args):
     from .validation import check_channels, check_fraction, check_int
 
     check_channels(args.input_shape[2], "--input-shape C")
-    check_int(args.epochs, "--epochs")
+    if args.epochs is not None:
+        check_int(args.epochs, "--epochs", 0 if args.weights else 1)
+    check_int(args.head_epochs, "--head-epochs", 0)
+    if args.weights and args.head_epochs == 0 and args.epochs == 0:
+        raise ValueError("--head-epochs and --epochs: both are 0, so nothing would train.")
     check_int(args.batch_size, "--batch-size")
     check_fraction(args.val_split, "--val-split")
     _check_writable(args.out)
@@ -143,6 +155,32 @@ def _check_train_flags(args):
         raise FileNotFoundError(
             f"DATA_DIR {args.data_dir!r}: no such folder (expected one subfolder of images per "
             "class).")
+    if args.weights:
+        _check_weights(args.weights, args.input_shape[2])
+
+
+def _check_weights(weights, channels):
+    """Load the pretrained weights once now (downloading ImageNet's), so that a file that
+    does not fit or a failed download stops the run before any image is read."""
+    from . import weights as weights_module
+    from .train import finetune
+
+    if weights == "imagenet" and channels != 3:
+        raise ValueError(f"--weights imagenet: ImageNet's weights were trained on RGB images; "
+                         f"give --input-shape H W 3, not C={channels}.")
+    try:
+        finetune.pretrained_weights(weights, channels=channels)
+    except ConnectionError as error:
+        file = weights_module.IMAGENET_FILES[50][0]
+        cause = " ".join(str(error.__cause__ or error).split())[:200]
+        raise ValueError(
+            f"--weights imagenet: could not download {weights_module.IMAGENET_URL}{file} "
+            f"({cause}). Connect to the internet (Colab can), or download that file "
+            f"elsewhere and give its path: --weights PATH/{file}.") from None
+    except (ValueError, FileNotFoundError) as error:
+        message = str(error).replace("`weights`", "--weights", 1).replace(
+            "channels=", "--input-shape H W ")
+        raise type(error)(message) from None
 
 
 def _load_images(args):
@@ -176,7 +214,7 @@ def _start_or_resume(args, dataset, backup_dir):
     """Record the run's settings in its backup; return the epochs finished before (0: none)."""
     from pathlib import Path
 
-    from .train import training
+    from .train import finetune, training
 
     settings = {
         "data_dir": str(Path(args.data_dir).resolve()), "input_shape": list(args.input_shape),
@@ -184,12 +222,18 @@ def _start_or_resume(args, dataset, backup_dir):
         "seed": args.seed, "class_names": list(dataset.class_names),
         "images": len(dataset.arrays["train"].labels) + len(dataset.arrays["val"].labels),
     }
+    total = args.epochs
+    if args.weights:
+        weights = args.weights if args.weights == "imagenet" else str(Path(args.weights).resolve())
+        settings.update(weights=weights, head_epochs=args.head_epochs)
+        total = args.head_epochs + args.epochs
     _prepare_backup(backup_dir, settings)
-    done = training.finished_epochs(backup_dir)
-    if done >= args.epochs:
-        print(f"All {args.epochs} epochs finished before (backup in {backup_dir}); saving.")
+    done = (sum(finetune.finished_epochs(backup_dir)) if args.weights
+            else training.finished_epochs(backup_dir))
+    if done >= total:
+        print(f"All {total} epochs finished before (backup in {backup_dir}); saving.")
     elif done:
-        print(f"Resuming at epoch {done + 1} of {args.epochs}: epochs 1-{done} finished before "
+        print(f"Resuming at epoch {done + 1} of {total}: epochs 1-{done} finished before "
               f"(backup in {backup_dir}).")
     else:
         print(f"Backing up after every epoch to {backup_dir}; if interrupted, run the same "
@@ -216,23 +260,44 @@ def _fit(args, dataset, backup_dir, done):
     if args.logdir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir=args.logdir))
     jit_compile = {"auto": "auto", "on": True, "off": False}[args.xla]
-    run = training.train_resnet50(
-        dataset, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-        jit_compile=jit_compile, callbacks=callbacks, verbose=1, backup_dir=backup_dir,
-    )
-    _, accuracy = run.model.evaluate(dataset.val, verbose=0)
+    if args.weights:
+        from .train import finetune
+
+        run = finetune.fine_tune_resnet50(
+            dataset, args.weights, head_epochs=args.head_epochs, epochs=args.epochs,
+            batch_size=args.batch_size, seed=args.seed, jit_compile=jit_compile,
+            callbacks=callbacks, verbose=1, backup_dir=backup_dir,
+        )
+        total = args.head_epochs + args.epochs
+    else:
+        run = training.train_resnet50(
+            dataset, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
+            jit_compile=jit_compile, callbacks=callbacks, verbose=1, backup_dir=backup_dir,
+        )
+        total = args.epochs
+    _, accuracy = run.model.evaluate(_validation_batches(run.model, dataset, args.batch_size),
+                                     verbose=0)
     print(f"Validation accuracy: {accuracy:.3f} on {len(dataset.arrays['val'].labels)} images "
           f"(the epoch with the lowest validation loss).")
-    print(f"Time: {run.seconds:.1f} s for {args.epochs - done} epoch(s) in this run.")
+    print(f"Time: {run.seconds:.1f} s for {total - done} epoch(s) in this run.")
     return run
+
+
+def _validation_batches(model, dataset, batch_size):
+    """The validation images in the preprocessing the model was trained with."""
+    from .preprocessing import preprocessing_for
+    from .train.data import pipeline
+
+    return pipeline(*dataset.arrays["val"], image_size=dataset.input_shape[:2],
+                    batch_size=batch_size, preprocessing=preprocessing_for(model))
 
 
 def _save(args, model, dataset, backup_dir):
     """Save the model with its class names to --out, then remove the backup."""
-    from .train import saving, training
+    from .train import finetune, saving
 
     saving.save_model(model, args.out, class_names=dataset.class_names)
-    training.remove_backup(backup_dir)
+    finetune.remove_backup(backup_dir)  # the phases' folders too, for a fine-tuning run
     print(f"Saved the model to {args.out} (class names inside it, for predict).")
 
 
@@ -278,11 +343,15 @@ def _parser():
 
     train = commands.add_parser(
         "train",
-        help="train ResNet50 on a folder of your own images",
+        help="train ResNet50 on a folder of your own images, from scratch or pretrained",
         description="Train ResNet50 with the book's recipe "
         "(resnet.train.training.train_resnet50) on "
         "DATA_DIR, a folder with one subfolder of images per class, split into training and "
-        "validation images (stratified, fixed by --seed). Files that are not readable images "
+        "validation images (stratified, fixed by --seed); with --weights, fine-tune a "
+        "pretrained ResNet50 instead (resnet.train.finetune.fine_tune_resnet50): a new "
+        "classifier trains alone on the frozen network for --head-epochs, then the whole "
+        "network for --epochs at a tenth of the learning rate, in the preprocessing the "
+        "weights expect (ImageNet's for --weights imagenet). Files that are not readable images "
         "are skipped and listed. The model is saved to --out without optimizer state, with the "
         "class names inside the .keras file (a zip archive, entry class_names.json), where "
         "'predict' finds them. After every epoch the run is backed up to --backup-dir; if it is"
@@ -298,8 +367,18 @@ def _parser():
         help="the size images are resized to, and channels (default: 64 64 3; C=1: greyscale; "
         "H and W at least 32)",
     )
-    train.add_argument("--epochs", type=int, default=12, help="passes over the training "
-                       "images (default: 12)")
+    train.add_argument("--weights", metavar="imagenet|FILE",
+                       help="fine-tune from pretrained weights: 'imagenet' (keras.applications'"
+                       " ImageNet weights, downloaded once, for RGB images: C=3), a ResNet50 "
+                       "weights file (.h5, .weights.h5) or a trained .keras model (default: "
+                       "train from scratch)")
+    train.add_argument("--epochs", type=int, default=None, help="passes over the training "
+                       f"images (default: {SCRATCH_EPOCHS}; with --weights, the epochs that "
+                       f"train the whole network, default {FINE_TUNE_EPOCHS}, 0: the classifier"
+                       " alone)")
+    train.add_argument("--head-epochs", type=int, default=HEAD_EPOCHS,
+                       help="with --weights: the first epochs, in which only the new "
+                       f"classifier trains (default: {HEAD_EPOCHS})")
     train.add_argument("--batch-size", type=int, default=32,
                        help="images per step (default: 32)")
     train.add_argument("--val-split", type=float, default=0.2,

@@ -93,6 +93,32 @@ def save_image(image, path, **kwargs):
     return path
 
 
+CLASSES = ("circle", "square", "stripes")
+
+
+def make_shape_classes(root, per_class=8, seed=0, channels=1):
+    """Patterned 32x32 PNGs, one subfolder per class (CLASSES), on a noisy background:
+    greyscale, or RGB with the pattern in a colour of its class's own (channels=3)."""
+    from PIL import Image
+
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:32, :32]
+    shapes = {
+        "circle": (yy - 16) ** 2 + (xx - 16) ** 2 < 80,
+        "square": (abs(yy - 16) < 8) & (abs(xx - 16) < 8),
+        "stripes": xx % 4 == 0,
+    }
+    colours = {"circle": (220, 60, 60), "square": (60, 220, 60), "stripes": (60, 60, 220)}
+    for name in CLASSES:
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            pixels = rng.integers(0, 60, size=(32, 32, channels)).astype(np.uint8)
+            pixels[shapes[name]] = 220 if channels == 1 else colours[name]
+            Image.fromarray(pixels.squeeze(-1) if channels == 1 else pixels).save(
+                root / name / f"{i}.png")
+    return root
+
+
 def run_cli(*args, deterministic=False, timeout=600):
     """``python -m resnet ARGS`` in a fresh process, as a reader would run it."""
     import subprocess

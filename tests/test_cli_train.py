@@ -15,16 +15,15 @@ import time
 
 import numpy as np
 import pytest
-from conftest import run_cli
+from conftest import CLASSES, make_shape_classes, run_cli
 from PIL import Image
 from tensorflow import keras
 
 from resnet import cli
-from resnet.train import saving, training
+from resnet.train import finetune, saving, training
 
 pytestmark = pytest.mark.slow  # every test trains or starts `python -m resnet` (minutes)
 
-CLASSES = ("circle", "square", "stripes")
 EPOCHS = 3
 
 
@@ -34,27 +33,9 @@ def _train_args(folder, out):
             "--batch-size", 6, "--val-split", 0.25, "--seed", 1, "--xla", "off"]
 
 
-def _make_classes(root, per_class=8, seed=0):
-    """Patterned 32x32 greyscale PNGs, one subfolder per class, on a noisy background."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[:32, :32]
-    shapes = {
-        "circle": (yy - 16) ** 2 + (xx - 16) ** 2 < 80,
-        "square": (abs(yy - 16) < 8) & (abs(xx - 16) < 8),
-        "stripes": xx % 4 == 0,
-    }
-    for name in CLASSES:
-        (root / name).mkdir(parents=True)
-        for i in range(per_class):
-            pixels = rng.integers(0, 60, size=(32, 32)).astype(np.uint8)
-            pixels[shapes[name]] = 220
-            Image.fromarray(pixels).save(root / name / f"{i}.png")
-    return root
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    root = _make_classes(tmp_path_factory.mktemp("shapes"))
+    root = make_shape_classes(tmp_path_factory.mktemp("shapes"))
     (root / "circle" / "notes.txt").write_text("not an image")
     (root / "square" / "broken.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
     return root
@@ -161,6 +142,108 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_stopped(
     assert worst == 0, f"largest weight difference, resumed vs uninterrupted: {worst:.3g}"
 
 
+# Fine-tuning: --weights -------------------------------------------------------------------
+
+
+def _fine_tune_args(folder, out, weights):
+    return ["train", folder, "--out", out, "--input-shape", 32, 32, 1, "--weights", weights,
+            "--head-epochs", 1, "--epochs", 2, "--batch-size", 6, "--val-split", 0.25,
+            "--seed", 1, "--xla", "off"]
+
+
+@pytest.fixture(scope="module")
+def fine_tuned(uninterrupted, folder, tmp_path_factory):
+    """The model trained from scratch above, fine-tuned: its classifier anew, then all."""
+    out = tmp_path_factory.mktemp("fine") / "tuned.keras"
+    result = run_cli(*_fine_tune_args(folder, out, uninterrupted[1]), deterministic=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, out
+
+
+def test_fine_tuning_reports_both_phases_and_saves_a_model_that_predict_names(
+    fine_tuned, uninterrupted, folder
+):
+    result, out = fine_tuned
+    text = result.stdout
+    assert "Phase 1 of 2: the new classifier alone, the backbone frozen (1 epoch)." in text
+    assert "Phase 2 of 2: the whole network, from learning rate 0.0001 (2 epochs)." in text
+    # Keras numbers the epochs of a fit of more than one: phase 2's.
+    assert "Epoch 1/2" in text and "Epoch 2/2" in text and "Speed: XLA off: as asked" in text
+    assert "for 3 epoch(s) in this run" in text and f"Saved the model to {out}" in text
+    assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # no backup left
+    assert saving.saved_class_names(out) == CLASSES
+    tuned, pretrained = keras.models.load_model(out), keras.models.load_model(uninterrupted[1])
+    for name in ("conv1_conv", "conv1_bn", "conv5_block3_3_conv"):  # phase 2 trained them
+        assert not np.array_equal(tuned.get_layer(name).get_weights()[0],
+                                  pretrained.get_layer(name).get_weights()[0]), name
+    prediction = run_cli("predict", folder / "circle" / "1.png", "--model", out)
+    assert prediction.returncode == 0, prediction.stderr[-3000:]
+    assert prediction.stdout.split(": ")[1].split(" (")[0] in CLASSES
+
+
+def test_a_killed_fine_tuning_run_resumes_in_phase_2_and_ends_as_if_never_stopped(
+    fine_tuned, uninterrupted, folder, tmp_path
+):
+    out = tmp_path / "tuned.keras"
+    backup = tmp_path / "tuned.keras.backup"
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "RESNET_DETERMINISTIC": "1"}
+    args = _fine_tune_args(folder, out, uninterrupted[1])
+    process = subprocess.Popen([sys.executable, "-m", "resnet", *map(str, args)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    try:
+        deadline = time.monotonic() + 400
+        while finetune.finished_epochs(backup) != (1, 1):  # phase 2's first epoch backed up
+            assert process.poll() is None, "the run ended before phase 2's first backup"
+            assert time.monotonic() < deadline, "no backup of phase 2 after 400 s"
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)  # lands in phase 2's second epoch
+    finally:
+        process.kill()
+        process.wait()
+    assert finetune.finished_epochs(backup) == (1, 1) and not out.exists()
+
+    result = run_cli(*args, deterministic=True)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "Resuming at epoch 3 of 3: epochs 1-2 finished before" in result.stdout
+    assert "Epoch 1/2" not in result.stdout and "Epoch 2/2" in result.stdout
+    assert out.exists() and not backup.exists()
+    resumed = keras.models.load_model(out).get_weights()
+    whole = keras.models.load_model(fine_tuned[1]).get_weights()
+    worst = max(float(np.max(np.abs(a - b))) for a, b in zip(resumed, whole, strict=True))
+    # Zero, for the reasons of the resume test above: the same kernels in the same order,
+    # and every bit of both phases' state restored (phase 1's best weights, phase 2's
+    # weights, BN statistics, Adam's state and the skipped batches' augmentation).
+    assert worst == 0, f"largest weight difference, resumed vs uninterrupted: {worst:.3g}"
+
+
+def test_imagenet_offline_stops_in_one_line_naming_the_download_and_the_alternative(
+    folder, tmp_path, capsys, monkeypatch, no_training
+):
+    from resnet import weights
+
+    def offline(*args, **kwargs):
+        raise Exception("URL fetch failure on https://storage.googleapis.com/...: None -- "
+                        "[Errno -3] Temporary failure in name resolution\nmore detail")
+
+    monkeypatch.setattr(weights.keras.utils, "get_file", offline)
+    args = _fine_tune_args(folder, tmp_path / "m.keras", "imagenet")
+    args[args.index("--input-shape") + 3] = 3
+    err = _refused(capsys, args)
+    file = weights.IMAGENET_FILES[50][0]
+    assert f"could not download {weights.IMAGENET_URL}{file}" in err
+    assert "Temporary failure in name resolution" in err and f"--weights PATH/{file}" in err
+    assert capsys.readouterr().out == "" and list(tmp_path.iterdir()) == []
+
+
+def test_imagenet_weights_on_greyscale_and_a_missing_weights_file_are_refused(
+    folder, tmp_path, capsys, no_training
+):
+    err = _refused(capsys, _fine_tune_args(folder, tmp_path / "m.keras", "imagenet"))
+    assert "--weights imagenet" in err and "RGB" in err and "C=1" in err
+    err = _refused(capsys, _fine_tune_args(folder, tmp_path / "m.keras", tmp_path / "no.keras"))
+    assert "--weights" in err and "no.keras" in err and "no such file" in err
+
+
 # Bad input: one line naming the path, exit code 2, before any training --------------------
 
 
@@ -170,6 +253,7 @@ def no_training(monkeypatch):
         raise AssertionError("training started")
 
     monkeypatch.setattr(training, "train_resnet50", fail)
+    monkeypatch.setattr(finetune, "fine_tune_resnet50", fail)
 
 
 def _refused(capsys, args):
@@ -193,7 +277,7 @@ def test_a_folder_without_class_subfolders_is_refused(tmp_path, capsys, no_train
 
 
 def test_a_single_class_is_refused(tmp_path, capsys, no_training):
-    _make_classes(tmp_path / "data", per_class=2)
+    make_shape_classes(tmp_path / "data", per_class=2)
     for name in CLASSES[1:]:
         for f in (tmp_path / "data" / name).iterdir():
             f.unlink()
@@ -203,7 +287,7 @@ def test_a_single_class_is_refused(tmp_path, capsys, no_training):
 
 
 def test_a_class_without_readable_images_is_refused(tmp_path, capsys, no_training):
-    _make_classes(tmp_path / "data", per_class=4)
+    make_shape_classes(tmp_path / "data", per_class=4)
     empty = tmp_path / "data" / "zebra"
     empty.mkdir()
     (empty / "notes.txt").write_text("not an image")

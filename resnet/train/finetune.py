@@ -1,0 +1,369 @@
+"""Fine-tuning: a pretrained ResNet50's backbone under a new classifier, in two phases.
+
+    >>> from resnet.train import data, finetune
+    >>> photos = data.image_folder("my_photos", image_size=160)              # doctest: +SKIP
+    >>> run = finetune.fine_tune_resnet50(photos, weights="imagenet")        # doctest: +SKIP
+    >>> run.model.name                                                        # doctest: +SKIP
+    'resnet50_finetuned_imagenet'
+
+With a few hundred images of your own, training from scratch (``train_resnet50``)
+is the wrong tool: 23 million weights learn little from so few examples. A network
+pretrained on many images already computes features that serve other classes too,
+so the recipe keeps its backbone and trains a new classifier on top of it:
+
+    weights        where the backbone comes from: "imagenet" (keras.applications'
+                   ImageNet weights, downloaded once), a weights file saved from a
+                   ResNet50 (theirs or ours: ``.h5``, ``.weights.h5``), or a trained
+                   ``.keras`` model (e.g. from ``python -m resnet train``)
+    model          ``resnet.ResNet50`` at the dataset's input shape, every layer but
+                   the classifier given the pretrained weights (a convolution's
+                   weights do not depend on the image size), and a new softmax
+                   classifier with one output per class of the dataset
+    phase 1        ``head_epochs`` epochs: the backbone frozen and only the new
+                   classifier trains (Adam at ``head_learning_rate``). A frozen
+                   layer (``trainable=False``) runs its BN layers in inference mode
+                   in Keras, so their moving statistics stay as pretrained too; in
+                   training mode they would be re-estimated from a few small
+                   batches, and a random classifier's first updates would sit on
+                   features that have moved under it
+    phase 2        ``epochs`` epochs: the layers from stage ``unfreeze`` up train
+                   too, BN statistics included, at the lower ``learning_rate``
+                   decaying to zero along a cosine, so that the pretrained
+                   weights move a little rather than being trained over
+    preprocessing  what the weights were trained with: ImageNet's (``imagenet_caffe``)
+                   for ImageNet weights, [0, 1] pixels otherwise. The model's name
+                   ends in "_imagenet" for the first, so ``resnet.preprocessing_for``,
+                   ``resnet.evaluate`` and ``python -m resnet predict`` pick the same
+                   preprocessing after the model is saved and loaded again
+    augmentation   "auto": random resized crops and mirroring
+                   (``data.augment_photos``) for RGB images, the digits' shifts and
+                   rotations (``data.augment``) for greyscale ones
+    best epoch     each phase ends with the weights of its epoch of lowest
+                   validation loss (``training.keep_best_weights``)
+    speed          XLA chosen per machine and mixed precision on a GPU, as
+                   ``training.train`` does; ``backup_dir`` makes the run resumable
+
+Both phases are ``training.train`` calls on the same model; ``epochs=0`` trains the
+classifier only (the frozen backbone as a fixed feature extractor).
+"""
+
+import time
+from pathlib import Path
+from typing import NamedTuple
+
+from tensorflow import keras
+
+from ..preprocessing import IMAGENET_SUFFIX, imagenet_caffe, scale_to_unit
+from ..validation import InvalidParameterError, check_int
+from . import speed, training
+
+HEAD_LEARNING_RATE = 1e-3
+LEARNING_RATE = 1e-4  # a tenth of the head's: the pretrained weights should move a little
+STAGES = ("conv2", "conv3", "conv4", "conv5")
+CLASSIFIER = "predictions"
+# The backup of each phase, in a folder of its own inside ``backup_dir``.
+PHASE_FOLDERS = ("phase1", "phase2")
+AUGMENTATIONS = ("auto", "photos", "shifts", None)
+
+
+class _SayXlaChoice(keras.callbacks.Callback):
+    """Gives the model the XLA decision measured for the run (``train`` is told a bool)."""
+
+    def __init__(self, reason):
+        super().__init__()
+        self.reason = reason
+
+    def on_train_begin(self, logs=None):
+        self.model.xla_choice = self.reason
+
+
+class FineTuned(NamedTuple):
+    """What ``fine_tune_resnet50`` returns: the model (each phase's best epoch), the
+    History of each phase (None for a phase of 0 epochs), the seconds both phases'
+    ``fit`` took, the XLA decision, and whether the weights were ImageNet's."""
+
+    model: keras.Model
+    head_history: object
+    history: object
+    seconds: float
+    xla_choice: str
+    imagenet: bool
+
+
+def pretrained_weights(weights, channels=None):
+    """The pretrained network's weights by layer name, and whether they are ImageNet's.
+
+    Args:
+        weights: "imagenet", a weights file (``.h5``, ``.weights.h5``) of a ResNet50,
+            or a ``.keras`` model with ResNet50's layer names (ours or
+            keras.applications').
+        channels: the channels of the images to fine-tune on; checked against the
+            weights' (None: not checked).
+
+    Returns:
+        (layer weights, imagenet): {layer name: list of arrays} for every weighted
+        layer but the classifier, and True for keras.applications' ImageNet weights
+        (or a model fine-tuned from them, whose name ends in "_imagenet").
+
+    Raises:
+        ConnectionError: "imagenet" could not be downloaded (the message names the
+            file and the alternative: download it elsewhere and pass its path).
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is neither a Keras weights file nor a loadable .keras
+            model, holds another network than ResNet50, or was trained on images of
+            another number of channels than ``channels``.
+    """
+    from .. import weights as weights_module
+    from ..model import ResNet50
+
+    if isinstance(weights, str) and weights == "imagenet":
+        source = ResNet50(input_shape=weights_module.IMAGENET_INPUT_SHAPE,
+                          classes=weights_module.IMAGENET_CLASSES, weights="imagenet")
+    elif isinstance(weights, (str, Path)) and str(weights).endswith(".keras"):
+        if not Path(weights).is_file():
+            raise FileNotFoundError(f"`weights` {str(weights)!r}: no such file (a saved "
+                                    ".keras model).")
+        try:
+            source = keras.models.load_model(weights)  # safe mode: no arbitrary code
+        except Exception as error:  # Keras raises many types for a file it cannot read
+            raise ValueError(f"`weights` {str(weights)!r}: not a loadable Keras model "
+                             f"({str(error).splitlines()[0] if str(error) else error!r}).") \
+                from None
+    elif isinstance(weights, (str, Path)):
+        path = weights_module.resolve(weights, 50, (32, 32, 3), 1)  # checks the file
+        depth, file_channels, classes = weights_module.file_shape(path)
+        if depth != 50 or file_channels is None or classes is None:
+            found = weights_module.describe_file(path) or "no ResNet layers"
+            raise ValueError(f"`weights` {str(weights)!r}: not the weights of a ResNet50 "
+                             f"(read from the file: {found}).")
+        # Any input size loads the same kernels; 32x32 is the smallest, so the quickest.
+        # (ResNet50 names a model that gets keras.applications' ImageNet file *_imagenet.)
+        source = ResNet50(input_shape=(32, 32, file_channels), classes=classes, weights=path)
+    else:
+        raise InvalidParameterError(
+            "`weights` must be 'imagenet', a weights file (.h5, .weights.h5) or a .keras "
+            f"model, got {weights!r}.")
+    imagenet = source.name.endswith(IMAGENET_SUFFIX)
+    source_channels = int(source.input_shape[-1])
+    if channels is not None and channels != source_channels:
+        what = "ImageNet's weights were" if imagenet else f"{str(weights)!r} was"
+        raise ValueError(
+            f"`weights`: {what} trained on {source_channels}-channel images, and the "
+            f"images to fine-tune on have {channels}; load them with "
+            f"channels={source_channels}.")
+    found = {layer.name: layer for layer in source.layers if layer.weights}
+    backbone = {}
+    # The backbone's layers, with their weights' shapes, from the smallest ResNet50.
+    for layer in ResNet50(input_shape=(32, 32, source_channels), classes=1).layers:
+        if not layer.weights or layer.name == CLASSIFIER:
+            continue
+        got = found.get(layer.name)
+        if got is None or _shapes(got) != _shapes(layer):
+            what = "missing" if got is None else f"of shapes {_shapes(got)}"
+            raise ValueError(
+                f"`weights` {str(weights)!r}: not a ResNet50 with this book's (and "
+                f"keras.applications') layer names: its layer {layer.name!r} is {what}, "
+                f"ResNet50's is {_shapes(layer)}.")
+        backbone[layer.name] = got.get_weights()
+    return backbone, imagenet
+
+
+def _shapes(layer):
+    return [tuple(int(n) for n in w.shape) for w in layer.weights]
+
+
+def _check_unfreeze(unfreeze):
+    if unfreeze is not None and unfreeze != "all" and unfreeze not in STAGES:
+        raise InvalidParameterError(
+            f"`unfreeze` must be 'all', one of {STAGES} (that stage and those above it "
+            f"train) or None, got {unfreeze!r}.")
+
+
+def set_trainable(model, unfreeze):
+    """Freeze the backbone below stage ``unfreeze``: None freezes all of it (the
+    classifier alone trains), "all" none of it, "conv5" all but conv5, and so on."""
+    _check_unfreeze(unfreeze)
+    first = None if unfreeze is None else (0 if unfreeze == "all" else STAGES.index(unfreeze))
+    for layer in model.layers:
+        if layer.name == CLASSIFIER:
+            layer.trainable = True
+        elif first is None:
+            layer.trainable = False
+        elif first == 0:
+            layer.trainable = True
+        else:
+            stage = layer.name.split("_")[0]
+            layer.trainable = stage in STAGES and STAGES.index(stage) >= first
+
+
+def batches(dataset, *, preprocessing, batch_size=32, seed=0, augmentation="auto"):
+    """The training and validation pipelines of a ``resnet.train.data`` Dataset's arrays,
+    preprocessed with ``preprocessing`` (the weights' own) and augmented for training.
+
+    Returns:
+        (train, val): full shuffled batches, reshuffled every epoch from ``seed``
+        and augmented (see the module); the validation split in order, unaugmented.
+    """
+    from . import data
+
+    if augmentation not in AUGMENTATIONS:
+        raise InvalidParameterError(
+            f"`augmentation` must be one of {AUGMENTATIONS}, got {augmentation!r}.")
+    if augmentation == "auto":
+        augmentation = "photos" if dataset.input_shape[-1] == 3 else "shifts"
+    size = dataset.input_shape[:2]
+    train = data.pipeline(*dataset.arrays["train"], image_size=size, batch_size=batch_size,
+                          shuffle=True, seed=seed, drop_remainder=True,
+                          preprocessing=preprocessing)
+    if augmentation == "photos":
+        train = data.augment_photos(train, seed=seed)
+    elif augmentation == "shifts":
+        train = data.augment(train, seed=seed)
+    val = data.pipeline(*dataset.arrays["val"], image_size=size, batch_size=batch_size,
+                        preprocessing=preprocessing)
+    return train, val
+
+
+def remove_backup(backup_dir):
+    """Delete the files of ``fine_tune_resnet50``'s backup, then the folder if it is empty."""
+    for phase in PHASE_FOLDERS:
+        training.remove_backup(Path(backup_dir) / phase)
+    training.remove_backup(backup_dir)
+
+
+def finished_epochs(backup_dir):
+    """(phase 1, phase 2): the epochs of each phase that the backup in ``backup_dir`` holds."""
+    return tuple(training.finished_epochs(Path(backup_dir) / phase) for phase in PHASE_FOLDERS)
+
+
+def fine_tune_resnet50(
+    dataset,
+    weights,
+    *,
+    head_epochs=3,
+    epochs=5,
+    unfreeze="all",
+    batch_size=32,
+    head_learning_rate=HEAD_LEARNING_RATE,
+    learning_rate=LEARNING_RATE,
+    bn_momentum=training.SMALL_DATA_BN_MOMENTUM,
+    augmentation="auto",
+    seed=0,
+    jit_compile="auto",
+    mixed_precision="auto",
+    strategy=None,
+    callbacks=(),
+    verbose=0,
+    backup_dir=None,
+):
+    """Fine-tune a pretrained ResNet50 on a ``resnet.train.data`` Dataset (see the module).
+
+    Args:
+        dataset: what ``resnet.train.data.image_folder()`` (or ``digits()``, ...)
+            returns; its arrays are read, its ``val`` split picks each phase's best
+            epoch. ImageNet weights need RGB images (channels=3).
+        weights: "imagenet", a ResNet50 weights file, or a trained ``.keras`` model
+            (see ``pretrained_weights``).
+        head_epochs: phase 1, the classifier alone (0: skip it).
+        epochs: phase 2, the unfrozen layers too (0: the classifier alone).
+        unfreeze: what phase 2 trains: "all", or a stage ("conv5": conv5 and the
+            classifier, "conv4": conv4 and conv5 and the classifier, ...).
+        batch_size: images per step.
+        head_learning_rate: Adam's learning rate in phase 1.
+        learning_rate: Adam's starting learning rate in phase 2 (cosine decay to 0).
+        bn_momentum: momentum of the BN moving averages in phase 2.
+        augmentation: "auto", "photos", "shifts" or None.
+        seed: the classifier's initial weights, the shuffling and the augmentation.
+        jit_compile, mixed_precision, strategy: see ``training.train``.
+        callbacks: more Keras callbacks, for both phases.
+        verbose: ``fit``'s verbosity (1: a progress bar per epoch).
+        backup_dir: a folder to back the run up to after every epoch (one
+            subfolder per phase); calling again with the same arguments after
+            the process died resumes after the last finished epoch. The backup
+            stays when the run ends: save the model, then ``remove_backup``.
+
+    Returns:
+        A ``FineTuned`` (model, head_history, history, seconds, xla_choice, imagenet).
+    """
+    from ..model import ResNet50
+
+    check_int(head_epochs, "head_epochs", 0)
+    check_int(epochs, "epochs", 0)
+    check_int(batch_size, "batch_size")
+    if head_epochs + epochs == 0:
+        raise InvalidParameterError("`head_epochs` and `epochs` must not both be 0.")
+    _check_unfreeze(unfreeze)
+    n_train = len(dataset.arrays["train"].labels)
+    if n_train < batch_size:
+        raise InvalidParameterError(
+            f"`batch_size` ({batch_size}) must not exceed the training images ({n_train}).")
+    steps_per_epoch = n_train // batch_size
+    pretrained, imagenet = pretrained_weights(weights, channels=dataset.input_shape[-1])
+    classes = len(dataset.class_names)
+    # Each phase reads its own stream of batches (phase 2 from seed + 1, not a replay of
+    # phase 1's epochs), in the preprocessing the weights expect.
+    preprocessing = imagenet_caffe if imagenet else scale_to_unit
+    streams, val = {}, None
+    for folder, stream_seed in zip(PHASE_FOLDERS, (seed, seed + 1), strict=True):
+        streams[folder], val = batches(dataset, preprocessing=preprocessing,
+                                       batch_size=batch_size, seed=stream_seed,
+                                       augmentation=augmentation)
+    # One decision for both phases, timed on a fresh ResNet50 of the same shape (the
+    # cache entry that train_resnet50 uses), so that no timing step touches the weights.
+    jit, xla_choice = speed.resolve_jit_compile(
+        jit_compile, lambda: ResNet50(input_shape=dataset.input_shape, classes=classes),
+        (batch_size, *dataset.input_shape))
+    keras.utils.set_random_seed(seed)
+    model = None
+
+    def build():
+        nonlocal model
+        if model is None:
+            name = "resnet50_finetuned" + (IMAGENET_SUFFIX if imagenet else "")
+            model = ResNet50(input_shape=dataset.input_shape, classes=classes, seed=seed,
+                             bn_momentum=bn_momentum, name=name)
+            for layer_name, values in pretrained.items():
+                model.get_layer(layer_name).set_weights(values)
+        return model
+
+    phases = (
+        (head_epochs, None, lambda: keras.optimizers.Adam(head_learning_rate)),
+        (epochs, unfreeze, lambda: keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
+            learning_rate, max(1, epochs * steps_per_epoch)))),
+    )
+    histories, seconds = [], 0.0
+    for (phase_epochs, trainable, optimizer), folder in zip(phases, PHASE_FOLDERS,
+                                                            strict=True):
+        if not phase_epochs:
+            histories.append(None)
+            continue
+        stream = streams[folder]
+        keep_best, steps = training.keep_best_weights(phase_epochs), None
+        phase_callbacks = [_SayXlaChoice(xla_choice)]
+        if backup_dir is not None:
+            steps = steps_per_epoch
+            stream, keep_best, backup = training.resumable(
+                stream, Path(backup_dir) / folder, phase_epochs, steps_per_epoch)
+            phase_callbacks.append(backup)
+
+        def build_phase(trainable=trainable):
+            built = build()
+            set_trainable(built, trainable)
+            return built
+
+        if verbose:
+            what = ("the new classifier alone, the backbone frozen" if trainable is None else
+                    f"{'the whole network' if trainable == 'all' else f'{trainable} and up'}, "
+                    f"from learning rate {learning_rate:g}")
+            print(f"Phase {PHASE_FOLDERS.index(folder) + 1} of 2: {what} "
+                  f"({phase_epochs} epoch{'s' if phase_epochs > 1 else ''}).", flush=True)
+        start = time.perf_counter()
+        model, history = training.train(
+            build_phase, stream, epochs=phase_epochs, validation_data=val, strategy=strategy,
+            mixed_precision=mixed_precision, jit_compile=jit, optimizer=optimizer,
+            callbacks=[keep_best, *phase_callbacks, *callbacks], verbose=verbose,
+            steps_per_epoch=steps)
+        seconds += time.perf_counter() - start
+        histories.append(history)
+    set_trainable(model, "all")  # a saved model trains whole when loaded again
+    return FineTuned(model, histories[0], histories[1], seconds, xla_choice, imagenet)
