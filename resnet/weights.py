@@ -138,7 +138,10 @@ def file_shape(path):
         kernels = {}
 
         def visit(name, item):
-            if isinstance(item, h5py.Dataset) and item.ndim in (2, 4):
+            # A model saved after training also holds its optimizer's slots, arrays of
+            # the kernels' shapes (Adam: two per kernel), under "optimizer/": skip them.
+            if (isinstance(item, h5py.Dataset) and item.ndim in (2, 4)
+                    and not name.startswith("optimizer/")):
                 kernels[name] = item.shape
 
         with h5py.File(path, "r") as f:

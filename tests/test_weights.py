@@ -137,3 +137,15 @@ def test_imagenet_files_are_keras_applications():
     for depth, (file_name, file_hash) in resnet_weights.IMAGENET_FILES.items():
         assert file_name == f"resnet{depth}_weights_tf_dim_ordering_tf_kernels.h5"
         assert file_hash == keras_resnet.WEIGHTS_HASHES[f"resnet{depth}"][0]
+
+
+def test_a_weights_file_saved_after_training_is_read_without_its_optimizer_slots(tmp_path):
+    # Keras 3 saves the optimizer's variables beside the layers' (Adam: two arrays of each
+    # kernel's shape): they must not count as more convolutions.
+    model = resnet.ResNet50(input_shape=(32, 32, 1), classes=5)
+    model.compile("adam", "sparse_categorical_crossentropy")
+    model.fit(np.zeros((2, 32, 32, 1), "float32"), np.zeros(2), verbose=0)
+    model.save_weights(tmp_path / "trained.weights.h5")
+    path = tmp_path / "trained.weights.h5"
+    assert resnet_weights.file_shape(path) == (50, 1, 5)
+    assert resnet_weights.describe_file(path) == "ResNet50, 1-channel input, 5 classes"
