@@ -178,3 +178,44 @@ def test_image_folder_with_skipped_lists_what_it_could_not_read(folder):
 def test_bad_loader_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):
         data.digits(**kwargs)
+
+
+def test_subset_keeps_the_named_classes_relabelled_in_their_order(digits):
+    few = data.subset(digits, ["9", "5", "7"], per_class=4, val_per_class=3, seed=1,
+                      batch_size=8)
+    assert few.class_names == ("9", "5", "7") and few.input_shape == digits.input_shape
+    np.testing.assert_array_equal(np.bincount(few.arrays["train"].labels), [4, 4, 4])
+    np.testing.assert_array_equal(np.bincount(few.arrays["val"].labels), [3, 3, 3])
+    test = digits.arrays["test"]
+    np.testing.assert_array_equal(np.bincount(few.arrays["test"].labels),
+                                  [np.sum(test.labels == d) for d in (9, 5, 7)])
+    # Every kept image is one of the original's, under its new label.
+    for split, kept in few.arrays.items():
+        original = digits.arrays[split]
+        for image, label in zip(kept.images, kept.labels, strict=True):
+            same = np.flatnonzero(np.all(original.images == image, axis=(1, 2, 3)))
+            assert int(few.class_names[label]) in original.labels[same], split
+    images, labels = _batches(few.train)
+    assert images.shape == (12, 32, 32, 1) and sorted(labels) == sorted(few.arrays["train"]
+                                                                       .labels)
+    # The seed draws the training images; the same seed draws the same ones.
+    again = data.subset(digits, ["9", "5", "7"], per_class=4, val_per_class=3, seed=1)
+    other = data.subset(digits, ["9", "5", "7"], per_class=4, val_per_class=3, seed=2)
+    np.testing.assert_array_equal(again.arrays["train"].images, few.arrays["train"].images)
+    assert not np.array_equal(other.arrays["train"].images, few.arrays["train"].images)
+    whole = data.subset(digits, [str(d) for d in range(5)])
+    assert len(whole.arrays["train"].labels) == np.sum(digits.arrays["train"].labels < 5)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(classes=["5", "x"]), "`classes` must name two or more different classes"),
+    (dict(classes=["5", "5"]), "`classes` must name two or more different classes"),
+    (dict(classes=["5"]), "`classes` must name two or more different classes"),
+    (dict(classes=["5", "6"], per_class=1000), "`per_class` (1000) exceeds the 10"),
+    (dict(classes=["5", "6"], per_class=0), "`per_class` must be a positive int"),
+    (dict(classes=["5", "6"], val_per_class=2.5), "`val_per_class` must be a positive int"),
+])
+def test_subset_refuses_bad_arguments_naming_them(digits, kwargs, message):
+    with pytest.raises(ValueError) as error:
+        data.subset(digits, **kwargs)
+    assert message in str(error.value)

@@ -32,6 +32,7 @@ training order, epoch after epoch.
                   (``image_folder_with_skipped``: unreadable files skipped, listed)
     cifar10       CIFAR-10 via keras.datasets (downloads 170 MB; for Colab)
     load          one of these by name, "cifar10" falling back to the digits offline
+    subset        some of a Dataset's classes, with few training images each
 
 Augmentation of training batches: ``augment`` (random shifts and rotations, for the
 digits and faces) and ``augment_photos`` (random resized crops and mirroring, for photos).
@@ -222,6 +223,74 @@ def load(name, image_size=32, batch_size=32, seed=0):
             reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
             print(f"CIFAR-10 could not be downloaded ({reason}); staying on the digits.")
     return digits(image_size=image_size, batch_size=batch_size, seed=seed), "digits"
+
+
+def subset(dataset, classes, *, per_class=None, val_per_class=None, batch_size=32, seed=0):
+    """A Dataset with only some of ``dataset``'s classes, and few training images each.
+
+    For transfer experiments: pretrain on some classes, then fine-tune on the
+    others with ``per_class`` labelled images a class.
+
+        >>> pretrain = subset(digits(), ["0", "1", "2", "3", "4"])  # doctest: +SKIP
+        >>> few = subset(digits(), ["5", "6", "7", "8", "9"], per_class=20)  # doctest: +SKIP
+
+    Args:
+        dataset: a ``Dataset`` (what ``digits()``, ``image_folder()``, ... return).
+        classes: the class names to keep, in the new label order (label 0 is
+            the first name).
+        per_class: how many training images to keep of each class (drawn at
+            random from ``seed``); None keeps them all. The validation and test
+            splits keep every image of the kept classes, unless told otherwise:
+        val_per_class: how many validation images to keep of each class (at most
+            all of them); None keeps them all.
+        batch_size: images per batch of the new pipelines.
+        seed: which training images are kept, and the shuffling.
+
+    Returns:
+        A ``Dataset`` with ``class_names`` = ``classes``.
+
+    Raises:
+        ValueError: an unknown or repeated class name, fewer than two classes, or
+            ``per_class`` above the training images of some class.
+    """
+    classes = tuple(classes)
+    unknown = [name for name in classes if name not in dataset.class_names]
+    if unknown or len(set(classes)) != len(classes) or len(classes) < 2:
+        raise InvalidParameterError(
+            f"`classes` must name two or more different classes of {dataset.class_names}, "
+            f"got {classes}.")
+    for value, name in ((per_class, "per_class"), (val_per_class, "val_per_class")):
+        if value is not None:
+            check_int(value, name)
+    old = [dataset.class_names.index(name) for name in classes]
+    rng = np.random.default_rng(seed)
+    arrays = {}
+    for split, (images, labels) in dataset.arrays.items():
+        index = []
+        for name, label in zip(classes, old, strict=True):
+            members = np.flatnonzero(labels == label)
+            if split == "train" and per_class is not None:
+                if per_class > len(members):
+                    raise InvalidParameterError(
+                        f"`per_class` ({per_class}) exceeds the {len(members)} training "
+                        f"images of class {name!r}.")
+                members = np.sort(rng.choice(members, per_class, replace=False))
+            elif split == "val" and val_per_class is not None:
+                members = np.sort(rng.choice(members, min(val_per_class, len(members)),
+                                             replace=False))
+            index.append(members)
+        new_labels = np.repeat(np.arange(len(classes), dtype=np.int32),
+                               [len(members) for members in index])
+        arrays[split] = Split(images[np.concatenate(index)], new_labels)
+    make = dict(image_size=dataset.input_shape[:2], batch_size=batch_size, seed=seed)
+    return Dataset(
+        train=pipeline(*arrays["train"], shuffle=True, **make),
+        val=pipeline(*arrays["val"], **make),
+        test=pipeline(*arrays["test"], **make),
+        class_names=classes,
+        input_shape=dataset.input_shape,
+        arrays=arrays,
+    )
 
 
 def split_indices(labels, seed=0, val_fraction=0.2, test_fraction=0.2):
