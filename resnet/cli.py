@@ -142,7 +142,18 @@ def _check_train_flags(args):
     check_channels(args.input_shape[2], "--input-shape C")
     if args.epochs is not None:
         check_int(args.epochs, "--epochs", 0 if args.weights else 1)
+    if args.head_epochs is None:
+        args.head_epochs = HEAD_EPOCHS
+    elif not args.weights:
+        raise ValueError("--head-epochs: only with --weights (the epochs that train the new "
+                         "classifier alone on the pretrained network); without --weights "
+                         "use --epochs.")
     check_int(args.head_epochs, "--head-epochs", 0)
+    if args.unfreeze is None:
+        args.unfreeze = "all"
+    elif not args.weights:
+        raise ValueError("--unfreeze: only with --weights (what trains after the new "
+                         "classifier: all, or a stage and the stages above it).")
     if args.weights and args.head_epochs == 0 and args.epochs == 0:
         raise ValueError("--head-epochs and --epochs: both are 0, so nothing would train.")
     check_int(args.batch_size, "--batch-size")
@@ -225,7 +236,7 @@ def _start_or_resume(args, dataset, backup_dir):
     total = args.epochs
     if args.weights:
         weights = args.weights if args.weights == "imagenet" else str(Path(args.weights).resolve())
-        settings.update(weights=weights, head_epochs=args.head_epochs)
+        settings.update(weights=weights, head_epochs=args.head_epochs, unfreeze=args.unfreeze)
         total = args.head_epochs + args.epochs
     _prepare_backup(backup_dir, settings)
     done = (sum(finetune.finished_epochs(backup_dir)) if args.weights
@@ -265,8 +276,8 @@ def _fit(args, dataset, backup_dir, done):
 
         run = finetune.fine_tune_resnet50(
             dataset, args.weights, head_epochs=args.head_epochs, epochs=args.epochs,
-            batch_size=args.batch_size, seed=args.seed, jit_compile=jit_compile,
-            callbacks=callbacks, verbose=1, backup_dir=backup_dir,
+            unfreeze=args.unfreeze, batch_size=args.batch_size, seed=args.seed,
+            jit_compile=jit_compile, callbacks=callbacks, verbose=1, backup_dir=backup_dir,
         )
         total = args.head_epochs + args.epochs
     else:
@@ -376,9 +387,13 @@ def _parser():
                        f"images (default: {SCRATCH_EPOCHS}; with --weights, the epochs that "
                        f"train the whole network, default {FINE_TUNE_EPOCHS}, 0: the classifier"
                        " alone)")
-    train.add_argument("--head-epochs", type=int, default=HEAD_EPOCHS,
+    train.add_argument("--head-epochs", type=int, default=None,
                        help="with --weights: the first epochs, in which only the new "
                        f"classifier trains (default: {HEAD_EPOCHS})")
+    train.add_argument("--unfreeze", choices=["all", "conv2", "conv3", "conv4", "conv5"],
+                       help="with --weights: what trains after the classifier alone, the "
+                       "whole network (default: all) or a stage and those above it (conv5: "
+                       "the top stage only)")
     train.add_argument("--batch-size", type=int, default=32,
                        help="images per step (default: 32)")
     train.add_argument("--val-split", type=float, default=0.2,

@@ -264,6 +264,36 @@ def _refused(capsys, args):
     return err
 
 
+def test_head_epochs_without_weights_is_refused_not_ignored(folder, tmp_path, capsys,
+                                                            no_training):
+    err = _refused(capsys, [*_train_args(folder, tmp_path / "m.keras"), "--head-epochs", 2])
+    assert "--head-epochs" in err and "--weights" in err
+
+
+class _Called(Exception):
+    pass
+
+
+def test_unfreeze_reaches_the_recipe_and_is_refused_without_weights(
+        folder, tmp_path, capsys, uninterrupted, monkeypatch):
+    calls = []
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        raise _Called
+
+    monkeypatch.setattr(finetune, "fine_tune_resnet50", spy)
+    with pytest.raises(_Called):
+        cli.main([str(a) for a in [*_fine_tune_args(folder, tmp_path / "a.keras",
+                                                    uninterrupted[1]), "--unfreeze", "conv5"]])
+    with pytest.raises(_Called):
+        cli.main([str(a) for a in _fine_tune_args(folder, tmp_path / "b.keras",
+                                                  uninterrupted[1])])
+    assert [call["unfreeze"] for call in calls] == ["conv5", "all"]
+    err = _refused(capsys, [*_train_args(folder, tmp_path / "m.keras"), "--unfreeze", "conv5"])
+    assert "--unfreeze" in err and "--weights" in err
+
+
 def test_a_missing_folder_is_refused_with_exit_code_2():
     result = run_cli("train", "no/such/folder", "--out", "m.keras")
     assert result.returncode == 2
