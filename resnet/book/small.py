@@ -1,6 +1,6 @@
 """ResNet in miniature: the package's two blocks on an 8x8 image, trained in seconds.
 
-Chapter 10 times its speed switches on it, and the tests check mixed precision and
+Chapter 11 times its speed switches on it, and the tests check mixed precision and
 distribution with it, where a full ResNet50 would take minutes on a CPU.
 """
 
