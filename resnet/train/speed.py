@@ -3,6 +3,8 @@
     >>> from resnet.train import speed
     >>> speed.resolve_precision("auto") in speed.PRECISIONS
     True
+    >>> speed.has_bfloat16() in (True, False)
+    True
     >>> speed.cpu_description()  # doctest: +SKIP
     'AMD EPYC 9B14 (AVX-512, AVX512-BF16, 2 cores)'
 
@@ -16,11 +18,14 @@ answers the questions behind its switches:
                      use ``tf.distribute.MultiWorkerMirroredStrategy`` (every
                      worker runs the same script with its TF_CONFIG); on a
                      Colab TPU, ``tf.distribute.TPUStrategy``.
-    mixed_precision  "auto": ``mixed_float16`` where a GPU is present, float32
-                     on a CPU (where float16 was measured to be slower).
-                     Layers compute in float16 and keep float32 weights; the
-                     classifier computes and outputs float32, and Keras scales
-                     the loss so that float16 gradients do not underflow.
+    mixed_precision  "auto": ``mixed_float16`` where a GPU is present; on a CPU
+                     float32 (float16 was measured slower), or ``mixed_bfloat16``
+                     where the CPU has AVX512-BF16 or AMX and training measured
+                     faster in it (``choose_speed``, with XLA: 1.35x on an Intel
+                     Xeon with AMX). Layers compute in 16 bits and keep float32
+                     weights; the classifier computes and outputs float32, and
+                     Keras scales the loss so that float16 gradients do not
+                     underflow.
     jit_compile      "auto": XLA on GPUs (Keras' own default); on a CPU,
                      measured (``resnet.train.speed.choose_jit_compile``): with
                      it ResNet50 trained at 32x32 2.3x as fast on an AVX2-only
@@ -51,6 +56,12 @@ from tensorflow import keras
 from ..validation import InvalidParameterError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
+# A measured candidate replaces the default (float32, XLA off) only when it trains at least
+# this much faster. A few timed steps misjudge a near tie: on an AMD EPYC (AVX2, 2 cores),
+# ResNet50 at 64x64, batch 32, timed 8.8 images/s without XLA and 8.9 with it (+1%), yet
+# trained at 8.5 and 7.8 in fit (-8%). XLA's gains where it pays, 2.3x, and bfloat16's on
+# AMX, 1.35x, are far beyond the margin.
+SWITCH_MARGIN = 0.10
 
 
 def gpus():
@@ -157,9 +168,12 @@ def resolve_precision(mixed_precision="auto"):
     """The Keras dtype policy name for the ``mixed_precision`` switch.
 
     Args:
-        mixed_precision: "auto" (``mixed_float16`` on a GPU, else float32),
+        mixed_precision: "auto" (``mixed_float16`` on a GPU, else float32, the
+            policy to start from: ``training.train`` times ``mixed_bfloat16``
+            against it where the CPU has bfloat16 arithmetic, ``choose_speed``),
             True (``mixed_float16``), False or None (float32), or a policy name
-            from PRECISIONS (``mixed_bfloat16`` suits TPUs and recent GPUs).
+            from PRECISIONS (``mixed_bfloat16`` suits TPUs, recent GPUs and CPUs
+            with AMX).
 
     Returns:
         One of PRECISIONS.
@@ -201,7 +215,7 @@ def precision_policy(mixed_precision):
 
 
 # ---------------------------------------------------------------------------
-# XLA: on or off, decided by measuring this machine
+# Precision and XLA, decided by measuring this machine
 # ---------------------------------------------------------------------------
 
 
@@ -219,6 +233,37 @@ class XlaChoice(NamedTuple):
 
     def __str__(self):
         return self.reason
+
+
+class SpeedChoice(NamedTuple):
+    """The outcome of ``choose_speed``: a precision and XLA, decided together.
+
+    mixed_precision: the policy chosen, one of PRECISIONS. jit_compile: XLA on or
+    off. rates: training images/s per policy, each {"off": ..., "on": ...} (only
+    the XLA settings that were candidates; empty on a GPU). reason: one line that
+    says what was decided and why.
+    """
+
+    mixed_precision: str
+    jit_compile: bool
+    rates: dict
+    reason: str
+
+    def __str__(self):
+        return self.reason
+
+
+def has_bfloat16(flags=None):
+    """Whether the CPU computes in bfloat16 itself (AVX512-BF16 or AMX), from its flags.
+
+    Elsewhere ``mixed_bfloat16`` converts to and from float32 around every layer and
+    was measured slower (0.28x of float32 on an AVX2-only EPYC).
+
+    >>> has_bfloat16({"avx2", "avx512f", "avx512_bf16"}), has_bfloat16({"avx2", "fma"})
+    (True, False)
+    """
+    flags = cpu_info().flags if flags is None else flags
+    return bool({"avx512_bf16", "amx_bf16"} & set(flags))
 
 
 def _cache_path():
@@ -246,6 +291,115 @@ def _time_steps(model, x, y, steps):
     return len(x) / fastest
 
 
+def _training_rates(build_model, batch_shape, labels, *, classes, steps, cache):
+    """{label: images/s} of training under the global policy, for XLA "off" and/or "on".
+
+    Returns:
+        (rates, measured): the figures, and "measured now, ..." or "measured earlier
+        on this machine" (every label found in the cache).
+    """
+    probe = build_model()
+    classes = classes or int(probe.output_shape[-1])
+    key = (f"{cpu_description()} | TF {tf.__version__} | {probe.name} {probe.count_params()} "
+           f"params | batch {batch_shape} | {keras.mixed_precision.global_policy().name} | "
+           "fastest step")  # the method too: an entry timed otherwise is not reused
+    path = _cache_path()
+    stored = {}
+    if cache and path.exists():
+        try:
+            stored = json.loads(path.read_text())
+        except (OSError, ValueError):
+            stored = {}
+    known = stored.get(key, {})
+    if all(label in known for label in labels):
+        return {label: known[label] for label in labels}, "measured earlier on this machine"
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=batch_shape).astype("float32")
+    y = rng.integers(0, classes, size=batch_shape[0]).astype("int32")
+    rates = {}
+    for label in labels:
+        model = probe if not rates else build_model()
+        model.compile(optimizer=keras.optimizers.SGD(1e-3),
+                      loss="sparse_categorical_crossentropy", jit_compile=label == "on")
+        rates[label] = round(_time_steps(model, x, y, steps), 2)
+    if cache:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps({**stored, key: {**known, **rates}}, indent=1))
+        except OSError:
+            pass  # a read-only home: measure again next time
+    return rates, f"measured now, {steps} steps each"
+
+
+def choose_speed(build_model, batch_shape, *, precisions=None, jit_compile="auto",
+                 classes=None, steps=3, cache=True):
+    """Decide the precision and XLA together, by timing training on this machine.
+
+    On a GPU: ``mixed_float16`` (the first of ``precisions`` when it is given) and
+    XLA, Keras' own default there. On a CPU no fixed answer is right (see
+    ``choose_jit_compile`` for XLA; ``mixed_bfloat16`` trained ResNet50 1.35x as fast
+    as float32 on an Intel Xeon with AMX and 0.28x as fast on an AVX2-only EPYC), so
+    this times every candidate, each policy with and without XLA (the two interact:
+    XLA compiles the bfloat16 casts into its own code), and keeps the fastest if it is
+    ``SWITCH_MARGIN`` (10%) faster than the first policy without XLA, else that one.
+
+    Args:
+        build_model: a function of no arguments returning an uncompiled model
+            (called under each policy, once per XLA setting; the models are
+            thrown away).
+        batch_shape: (batch, height, width, channels) of a training batch.
+        precisions: the candidate policies from PRECISIONS (default: float32, and
+            ``mixed_bfloat16`` too where the CPU has AVX512-BF16 or AMX,
+            ``has_bfloat16``).
+        jit_compile: "auto" (time XLA on and off) or a bool (only that).
+        classes, steps, cache: as for ``choose_jit_compile``; each policy is a
+            cache entry of its own.
+
+    Returns:
+        A ``SpeedChoice``; print it to say what was chosen and why.
+    """
+    if precisions is None:
+        precisions = ("float32", "mixed_bfloat16") if has_bfloat16() else ("float32",)
+    precisions = tuple(precisions)
+    if not precisions or any(p not in PRECISIONS for p in precisions):
+        raise InvalidParameterError(
+            f"`precisions` must be one or more of {PRECISIONS}, got {precisions!r}.")
+    if jit_compile not in ("auto", True, False):
+        raise InvalidParameterError(
+            f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
+    if gpus():
+        policy = "mixed_float16" if "mixed_float16" in precisions else precisions[0]
+        jit = jit_compile is not False
+        return SpeedChoice(policy, jit, {}, f"{policy}, XLA {'on' if jit else 'off'}: a GPU "
+                                            f"({device_name()}), not measured")
+    labels = ("off", "on") if jit_compile == "auto" else ("on" if jit_compile else "off",)
+    batch_shape = tuple(int(n) for n in batch_shape)
+    rates, measured = {}, set()
+    for policy in precisions:
+        with precision_policy(policy):
+            rates[policy], how = _training_rates(build_model, batch_shape, labels,
+                                                 classes=classes, steps=steps, cache=cache)
+        measured.add(how)
+    default = (precisions[0], labels[0])  # the first policy, XLA off where that is a candidate
+    policy, label = max(((p, label) for p in precisions for label in labels),
+                        key=lambda pl: rates[pl[0]][pl[1]])
+    rate, base = rates[policy][label], rates[default[0]][default[1]]
+    kept = (policy, label) != default and rate < base * (1 + SWITCH_MARGIN)
+    if kept:
+        policy, label = default
+    margin = (f"; {rate / base - 1:+.0%} is within the {SWITCH_MARGIN:.0%} that a change needs"
+              if kept else "")
+    cpu = f"on this CPU ({cpu_description()}; {'; '.join(sorted(measured))}{margin})"
+    if len(precisions) == 1 and labels == ("off", "on"):  # XLA alone: choose_jit_compile's line
+        reason = (f"XLA {label}: training ran at {rates[policy]['off']:.1f} images/s without "
+                  f"XLA and {rates[policy]['on']:.1f} with it {cpu}")
+    else:
+        figures = ", ".join(f"{rates[p][lab]:.1f} images/s in {p} with XLA {lab}"
+                            for p in precisions for lab in labels)
+        reason = f"{policy}, XLA {label}: training ran at {figures} {cpu}"
+    return SpeedChoice(policy, label == "on", rates, reason)
+
+
 def choose_jit_compile(build_model, batch_shape, *, classes=None, steps=3, cache=True):
     """Decide whether XLA (``jit_compile=True``) makes training faster on this machine.
 
@@ -256,7 +410,8 @@ def choose_jit_compile(build_model, batch_shape, *, classes=None, steps=3, cache
     made the same training run at 0.25-0.27x the speed (about four times slower),
     and at 0.54x on an Intel Xeon with AMX. So this times ``steps`` training
     steps of the model with and without XLA, on random data of the batch's
-    shape, and picks the one whose fastest step is faster.
+    shape, under the precision policy in force, and turns XLA on if its fastest
+    step is ``SWITCH_MARGIN`` (10%) faster (``choose_speed`` with that one policy).
 
     Args:
         build_model: a function of no arguments returning an uncompiled model
@@ -265,7 +420,7 @@ def choose_jit_compile(build_model, batch_shape, *, classes=None, steps=3, cache
         classes: the number of classes (default: the model's output width).
         steps: timed steps of each; two more, untimed, trace and compile first.
         cache: reuse a decision measured earlier on this CPU with the same
-            model, batch and TensorFlow version (stored in
+            model, batch, policy and TensorFlow version (stored in
             ``~/.cache/resnet-from-scratch/xla_choice.json``, or under
             ``$RESNET_CACHE_DIR``). Measuring takes about a minute on two cores.
 
@@ -275,44 +430,10 @@ def choose_jit_compile(build_model, batch_shape, *, classes=None, steps=3, cache
     if gpus():
         return XlaChoice(True, {}, f"XLA on: a GPU ({device_name()}), where Keras "
                                    "compiles with XLA by default")
-    probe = build_model()
-    classes = classes or int(probe.output_shape[-1])
-    batch_shape = tuple(int(n) for n in batch_shape)
-    cpu = cpu_description()
-    key = (f"{cpu} | TF {tf.__version__} | {probe.name} {probe.count_params()} params | "
-           f"batch {batch_shape} | {keras.mixed_precision.global_policy().name} | "
-           "fastest step")  # the method too: an entry timed otherwise is not reused
-    path = _cache_path()
-    stored = {}
-    if cache and path.exists():
-        try:
-            stored = json.loads(path.read_text())
-        except (OSError, ValueError):
-            stored = {}
-    if key in stored:
-        rates = stored[key]
-        measured = "measured earlier on this machine"
-    else:
-        rng = np.random.default_rng(0)
-        x = rng.uniform(0, 1, size=batch_shape).astype("float32")
-        y = rng.integers(0, classes, size=batch_shape[0]).astype("int32")
-        rates = {}
-        for label, jit in (("off", False), ("on", True)):
-            model = probe if label == "off" else build_model()
-            model.compile(optimizer=keras.optimizers.SGD(1e-3),
-                          loss="sparse_categorical_crossentropy", jit_compile=jit)
-            rates[label] = round(_time_steps(model, x, y, steps), 2)
-        measured = f"measured now, {steps} steps each"
-        if cache:
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                path.write_text(json.dumps({**stored, key: rates}, indent=1))
-            except OSError:
-                pass  # a read-only home: measure again next time
-    on = rates["on"] > rates["off"]
-    reason = (f"XLA {'on' if on else 'off'}: training ran at {rates['off']:.1f} images/s "
-              f"without XLA and {rates['on']:.1f} with it on this CPU ({cpu}; {measured})")
-    return XlaChoice(on, rates, reason)
+    policy = keras.mixed_precision.global_policy().name
+    choice = choose_speed(build_model, batch_shape, precisions=(policy,), classes=classes,
+                          steps=steps, cache=cache)
+    return XlaChoice(choice.jit_compile, choice.rates[policy], choice.reason)
 
 
 def resolve_jit_compile(jit_compile, build_model=None, batch_shape=None):

@@ -20,7 +20,11 @@ measured reason (the chapter shows each):
     callbacks      the weights of the epoch with the lowest validation loss are
                    restored at the end (``keep_best_weights``)
     speed          ``train``'s switches: mixed precision and XLA on a GPU, and on
-                   a CPU XLA only where it measured faster (``speed.choose_jit_compile``)
+                   a CPU XLA only where it measured faster (``speed.choose_jit_compile``),
+                   in float32: bfloat16, faster on CPUs with AMX, is not tried
+                   (``try_bfloat16=False``), since this recipe's accuracy in
+                   bfloat16 has not been measured over seeds yet
+                   (``benchmarks/train_digits.py --mixed-precision mixed_bfloat16``)
 
 ``train`` is the general function underneath: it builds a model from a
 function inside a ``tf.distribute`` strategy's scope and a precision policy,
@@ -64,6 +68,7 @@ def train(
     verbose=0,
     initial_epoch=0,
     steps_per_epoch=None,
+    try_bfloat16=True,
 ):
     """Build, compile and fit a model with the fast-path and distribution switches.
 
@@ -79,11 +84,14 @@ def train(
         strategy: a ``tf.distribute.Strategy``; None means
             ``resnet.train.speed.default_strategy()``.
         mixed_precision: see ``resnet.train.speed.resolve_precision`` ("auto":
-            ``mixed_float16`` on a GPU, float32 on a CPU).
+            ``mixed_float16`` on a GPU; on a CPU float32, or ``mixed_bfloat16``
+            where the CPU has AVX512-BF16 or AMX and it measured faster, timed
+            together with XLA by ``speed.choose_speed``).
         jit_compile: True, False or "auto": on a GPU, XLA; on a CPU, XLA only
             if it measured faster for this model and batch on this machine
             (``speed.choose_jit_compile``; the decision is stored as
-            ``model.xla_choice``, a line that says why).
+            ``model.xla_choice``, a line that says why, and the precision as
+            ``model.dtype_policy``).
         optimizer: a function of no arguments returning a Keras optimizer
             (created inside the strategy's scope); None means Adam(1e-3).
         loss: the loss (the labels are integer classes by default).
@@ -92,6 +100,8 @@ def train(
         initial_epoch: the epoch to start from (for resuming).
         steps_per_epoch: batches per epoch, for a ``train_data`` that repeats
             without end (None: one pass over ``train_data``).
+        try_bfloat16: whether ``mixed_precision="auto"`` may choose bfloat16 on
+            a CPU; False where the accuracy in bfloat16 is not known to match.
 
     Returns:
         (model, history): the trained model and ``fit``'s History.
@@ -108,12 +118,24 @@ def train(
         )
     strategy = strategy if strategy is not None else speed.default_strategy()
     policy = speed.resolve_precision(mixed_precision)
+    batch_shape = None
+    if train_data is not None:
+        batch_shape = train_data.element_spec[0].shape
+        batch_shape = None if None in batch_shape else tuple(batch_shape)
+    bfloat16_too = (mixed_precision == "auto" and try_bfloat16 and not speed.gpus()
+                    and speed.has_bfloat16() and batch_shape is not None)
+    if bfloat16_too:  # precision and XLA measured together: they interact
+        with strategy.scope():
+            choice = speed.choose_speed(build_model, batch_shape,
+                                        precisions=("float32", "mixed_bfloat16"),
+                                        jit_compile=jit_compile)
+        policy = choice.mixed_precision
     with speed.precision_policy(policy), strategy.scope():
-        batch_shape = None
-        if jit_compile == "auto" and train_data is not None:
-            batch_shape = train_data.element_spec[0].shape
-            batch_shape = None if None in batch_shape else batch_shape
-        jit, reason = speed.resolve_jit_compile(jit_compile, build_model, batch_shape)
+        if bfloat16_too:
+            jit, reason = choice.jit_compile, choice.reason
+        else:
+            jit, reason = speed.resolve_jit_compile(
+                jit_compile, build_model, batch_shape if jit_compile == "auto" else None)
         model = build_model()
         if policy != "float32" and model.output.dtype != "float32":
             raise InvalidParameterError(
@@ -345,6 +367,6 @@ def train_resnet50(
         build, batches, epochs=epochs, validation_data=dataset.val, strategy=strategy,
         mixed_precision=mixed_precision, jit_compile=jit_compile, optimizer=adam,
         callbacks=[keep_best, *callbacks], verbose=verbose,
-        initial_epoch=initial_epoch, steps_per_epoch=steps,
+        initial_epoch=initial_epoch, steps_per_epoch=steps, try_bfloat16=False,
     )
     return Run(model, history, time.perf_counter() - start, model.xla_choice)
