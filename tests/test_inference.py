@@ -255,3 +255,40 @@ def test_plot_predictions_draws_one_titled_panel_per_image(rgb_model, picture):
     assert len(titles) == 3 and all("%" in t for t in titles)
     with pytest.raises(ValueError, match="one entry per image"):
         resnet.plot_predictions(images, predictions[:2])
+
+
+# BN folded for inference -----------------------------------------------------------------
+
+
+def test_evaluate_folds_bn_from_many_images_and_predicts_the_same(rng, monkeypatch):
+    from conftest import PROBABILITY_ATOL
+
+    from resnet.apply import fold, inference
+    from resnet.book.checks import randomize_weights
+
+    # Trained-looking BN statistics (a fresh model's BN is the identity, which would hide a
+    # fold that forgot them).
+    model = randomize_weights(resnet.ResNet50(input_shape=(32, 32, 3), classes=4), seed=0)
+    images = rng.integers(0, 256, size=(6, 32, 32, 3), dtype=np.uint8)
+    plain = _probs(evaluate(model, images, fold=False))
+    folded = _probs(evaluate(model, images, fold=True))
+    np.testing.assert_allclose(folded, plain, atol=PROBABILITY_ATOL)
+    # "auto" folds only where the fold repays its cost: from FOLD_FROM_IMAGES images up.
+    calls = []
+    monkeypatch.setattr(fold, "fold_batchnorm", lambda m: calls.append(m) or m)
+    evaluate(model, images)
+    assert calls == []
+    monkeypatch.setattr(inference, "FOLD_FROM_IMAGES", len(images))
+    evaluate(model, images)
+    assert calls == [model]
+    with pytest.raises(ValueError, match="`fold` must be 'auto', True or False"):
+        evaluate(model, images, fold="yes")
+
+
+def test_auto_does_not_fold_a_model_without_conv_bn_pairs(rgb_model, picture, monkeypatch):
+    from resnet.apply import inference
+
+    monkeypatch.setattr(inference, "FOLD_FROM_IMAGES", 1)
+    assert inference.inference_model(rgb_model, 10) is rgb_model  # no BN: nothing to fold
+    expected = _probs(evaluate(rgb_model, picture, fold=False))
+    np.testing.assert_array_equal(_probs(evaluate(rgb_model, picture)), expected)

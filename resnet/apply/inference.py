@@ -14,6 +14,14 @@ by default ``preprocessing_for(model)``), predict, and label each prediction
 (``predict_batch``, for images loaded already). Bad input is refused before
 TensorFlow sees it, with a ``FileNotFoundError`` or ``ValueError`` that names the image.
 
+For many images, the prediction runs on the model with its batch normalisation
+folded into the convolutions (``resnet.apply.fold.fold_batchnorm``): the same
+probabilities up to float32 rounding, faster. Folding costs about a second for
+ResNet50, so ``fold="auto"`` folds from ``FOLD_FROM_IMAGES`` images up (measured on
+an AMD EPYC, AVX2, 2 cores: folding took 1.15-1.2 s and the folded ResNet50
+predicted 1.35-1.5x as fast, which repays the fold after 150-190 images at
+32x32 and 64x64; fewer at larger sizes).
+
 matplotlib is imported inside the function that needs it.
 """
 
@@ -24,6 +32,8 @@ import numpy as np
 from ..preprocessing import preprocessing_for
 from ..validation import InvalidParameterError, check_int
 from .images import load_batch, load_images
+
+FOLD_FROM_IMAGES = 256  # fold="auto" folds BN for this many images or more (see above)
 
 
 class Prediction(NamedTuple):
@@ -44,7 +54,8 @@ class Prediction(NamedTuple):
     probabilities: np.ndarray
 
 
-def evaluate(model, images, class_names=None, *, preprocessing=None, batch_size=32):
+def evaluate(model, images, class_names=None, *, preprocessing=None, batch_size=32,
+             fold="auto"):
     """Predict the class of each image with a trained model.
 
     Args:
@@ -56,6 +67,8 @@ def evaluate(model, images, class_names=None, *, preprocessing=None, batch_size=
         preprocessing: a function of 0..255 pixels; by default
             ``resnet.preprocessing_for(model)`` (what training used).
         batch_size: images per forward pass.
+        fold: predict with the BN layers folded into the convolutions: True,
+            False, or "auto" (from ``FOLD_FROM_IMAGES`` images up, where it pays).
 
     Returns:
         A list of ``Prediction`` (source, label, index, probability,
@@ -76,10 +89,10 @@ def evaluate(model, images, class_names=None, *, preprocessing=None, batch_size=
     # 2. preprocess as training did: resize, then the model's preprocessing.
     batch = load_batch(images, (height, width, channels), preprocessing)
     # 3. Predict, batch by batch, and 4. label: the most probable class of each image.
-    return predict_batch(model, batch, class_names, batch_size=batch_size)
+    return predict_batch(model, batch, class_names, batch_size=batch_size, fold=fold)
 
 
-def predict_batch(model, batch, class_names=None, *, batch_size=32):
+def predict_batch(model, batch, class_names=None, *, batch_size=32, fold="auto"):
     """The ``Prediction`` of each image of a ``resnet.apply.images.Batch`` (``load_batch``).
 
     ``evaluate`` without the loading: for a caller that has loaded the images
@@ -90,15 +103,38 @@ def predict_batch(model, batch, class_names=None, *, batch_size=32):
         batch: a ``Batch`` made for this model's input.
         class_names: one name per class, or None for class indices.
         batch_size: images per forward pass.
+        fold: as for ``evaluate``.
 
     Returns:
         A list of ``Prediction``, one per image, in the batch's order.
     """
     class_names = _checked_class_names(class_names, model_io(model)[3])
     check_int(batch_size, "batch_size")
+    model = inference_model(model, len(batch.inputs), fold)
     probabilities = _predict(model, batch.inputs, batch_size)  # (N, H, W, C) -> (N, classes)
     return [_label(name, probs, class_names)
             for name, probs in zip(batch.names, probabilities, strict=True)]
+
+
+def inference_model(model, count, fold="auto"):
+    """``model``, or its BN-folded twin where ``fold`` asks for it for ``count`` images.
+
+    Args:
+        model: a Keras model.
+        count: how many images it is about to predict.
+        fold: True, False or "auto" (fold from ``FOLD_FROM_IMAGES`` images up, when
+            the model has a conv + BN pair to fold).
+    """
+    from .fold import fold_batchnorm, foldable_pairs
+
+    if fold not in ("auto", True, False):
+        raise InvalidParameterError(f"`fold` must be 'auto', True or False, got {fold!r}.")
+    if fold == "auto":
+        try:
+            fold = count >= FOLD_FROM_IMAGES and bool(foldable_pairs(model))
+        except (AttributeError, ValueError):  # not a graph of layers (a subclassed model)
+            fold = False
+    return fold_batchnorm(model) if fold else model
 
 
 def _checked_class_names(class_names, classes):
