@@ -1,5 +1,6 @@
 """The benchmark runs in its quick mode; its figures are printed, not asserted."""
 
+import os
 import re
 import subprocess
 import sys
@@ -17,8 +18,11 @@ def _run(*args):
                           timeout=600)
 
 
-def test_quick_benchmark_prints_a_markdown_table_with_both_networks():
-    result = _run("--quick")
+def test_quick_benchmark_prints_a_markdown_table_with_both_networks(tmp_path):
+    # With the tuned comparison (XLA fixed off, so that no XLA compile is timed here).
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--tuned", "--jit-compile",
+                             "off"], capture_output=True, text=True, timeout=600,
+                            env={**os.environ, "RESNET_CACHE_DIR": str(tmp_path)})
     print(result.stdout)
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
@@ -33,6 +37,13 @@ def test_quick_benchmark_prints_a_markdown_table_with_both_networks():
     # a little more since the small maps are padded.
     macs = float(re.search(r"Counted work: ([\d.]+) GMACs", out)[1])
     assert 0.07 < macs < 0.09
+    # The tuned comparison names the machine and its choices, and gives both ratios.
+    assert re.search(r"^Tuned for this machine \((CPU|GPU): .*\): training (float32|mixed_"
+                     r"bfloat16|mixed_float16), XLA off: .*BN folded", out, re.M)
+    tuned = {line.split("|")[1].strip(): line for line in out.splitlines()
+             if line.startswith("| training img/s") or line.startswith("| inference img/s")}
+    assert set(tuned) == {"training img/s", "inference img/s"}
+    assert all(float(row.split("|")[4].strip().rstrip("x")) > 0 for row in tuned.values())
 
 
 def test_bad_arguments_are_errors_not_tracebacks():
