@@ -75,7 +75,7 @@ def main(argv=None):
             for name, split in digits.arrays.items()}
     svm = SVC(C=10, gamma="scale").fit(flat["train"], digits.arrays["train"].labels)
     print(f"\nSVM (RBF, C=10) on the same split: {svm.score(flat['test'], test.labels):.1%}")
-    print(f"{speed.cpu_description()}; {run.model.dtype_policy.name}; {run.xla_choice}")
+    print(f"{speed.cpu_description()}; {run.speed}")
     print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
           f"Keras {keras.__version__}; {time.strftime('%Y-%m-%d')}")
     return 0

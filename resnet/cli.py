@@ -10,9 +10,7 @@ deterministic ops, for the test that a resumed run ends as an uninterrupted one)
 import argparse
 import sys
 
-SCRATCH_EPOCHS = 12  # train_resnet50's default
-FINE_TUNE_EPOCHS = 5  # phase 2 of fine_tune_resnet50, after --head-epochs of phase 1
-HEAD_EPOCHS = 3
+from .train.folder import FINE_TUNE_EPOCHS, HEAD_EPOCHS, SCRATCH_EPOCHS
 
 
 def _summary(args):
@@ -63,72 +61,34 @@ def _check_writable(out):
         raise ValueError(f"--out {out!r}: cannot be written ({error.strerror or error}).") from None
 
 
-def _prepare_backup(backup_dir, settings):
-    """Check ``backup_dir`` and record this run's settings there.
-
-    The backup is deleted when the run ends, so a folder holding anything else
-    is refused; so is a backup written by a run with other settings, which
-    could not be resumed by this one.
-    """
-    import json
-    from pathlib import Path
-
-    from .train.finetune import PHASE_FOLDERS
-    from .train.training import BACKUP_FILES, RUN_FILE
-
-    folder = Path(backup_dir)
-    record = folder / RUN_FILE
-    if folder.exists():
-        if not folder.is_dir():
-            raise ValueError(f"--backup-dir {backup_dir!r}: is a file, not a folder.")
-        ours = (*BACKUP_FILES, *PHASE_FOLDERS)  # a fine-tuning run backs up each phase apart
-        others = sorted(p.name for p in folder.iterdir() if p.name not in ours)
-        if others:
-            raise ValueError(
-                f"--backup-dir {backup_dir!r}: holds other files ({', '.join(others[:3])}), which "
-                "removing the backup at the end would leave behind; give a new or empty folder.")
-        if record.exists():
-            try:
-                before = json.loads(record.read_text())
-            except (OSError, ValueError):
-                before = None
-            if before != settings:
-                changed = sorted(k for k in settings if (before or {}).get(k) != settings[k])
-                raise ValueError(
-                    f"--backup-dir {backup_dir!r}: holds the backup of a run with other settings "
-                    f"({', '.join(changed) or 'unreadable record'}); rerun that command to resume "
-                    "it, or delete the folder to start over.")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        record.write_text(json.dumps(settings, indent=1))
-    except OSError as error:
-        reason = error.strerror or error
-        raise ValueError(f"--backup-dir {backup_dir!r}: cannot be written ({reason}).") from None
-
-
-def _print_counts(dataset):
-    import numpy as np
-
-    names = dataset.class_names
-    width = max(5, *(len(n) for n in names))
-    print(f"{'class':<{width}}  {'train':>6}  {'val':>6}")
-    counts = {split: np.bincount(dataset.arrays[split].labels, minlength=len(names))
-              for split in ("train", "val")}
-    for i, name in enumerate(names):
-        print(f"{name:<{width}}  {counts['train'][i]:>6}  {counts['val'][i]:>6}")
-    print(f"{'total':<{width}}  {counts['train'].sum():>6}  {counts['val'].sum():>6}")
-
-
 def _train(args):
-    """``train``: check the flags, load the images, train (resuming a backup), save."""
-    _check_train_flags(args)
-    if args.epochs is None:
-        args.epochs = FINE_TUNE_EPOCHS if args.weights else SCRATCH_EPOCHS
-    backup_dir = args.backup_dir or f"{args.out}.backup"
-    dataset = _load_images(args)
-    done = _start_or_resume(args, dataset, backup_dir)
-    run = _fit(args, dataset, backup_dir, done)
-    _save(args, run.model, dataset, backup_dir)
+    """``train``: check the flags (loading any pretrained weights once), then train."""
+    import os
+
+    from .train.folder import train_from_folder
+
+    pretrained = _check_train_flags(args)
+    if os.environ.get("RESNET_DETERMINISTIC") == "1":
+        import tensorflow as tf
+
+        # For the resume test: the same run twice gives the same weights, bit for bit.
+        tf.config.experimental.enable_op_determinism()
+        print("Deterministic ops on (RESNET_DETERMINISTIC=1).")
+    callbacks = []
+    if args.logdir:
+        from tensorflow import keras
+
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=args.logdir))
+    try:
+        train_from_folder(
+            args.data_dir, args.out, input_shape=tuple(args.input_shape), epochs=args.epochs,
+            weights=pretrained, head_epochs=args.head_epochs, unfreeze=args.unfreeze,
+            batch_size=args.batch_size, val_split=args.val_split, seed=args.seed,
+            backup_dir=args.backup_dir, jit_compile={"auto": "auto", "on": True,
+                                                     "off": False}[args.xla],
+            callbacks=callbacks)
+    except ValueError as error:
+        raise ValueError(str(error).replace("backup_dir ", "--backup-dir ", 1)) from None
     return 0
 
 
@@ -166,13 +126,12 @@ def _check_train_flags(args):
         raise FileNotFoundError(
             f"DATA_DIR {args.data_dir!r}: no such folder (expected one subfolder of images per "
             "class).")
-    if args.weights:
-        _check_weights(args.weights, args.input_shape[2])
+    return _load_weights(args.weights, args.input_shape[2]) if args.weights else None
 
 
-def _check_weights(weights, channels):
-    """Load the pretrained weights once now (downloading ImageNet's), so that a file that
-    does not fit or a failed download stops the run before any image is read."""
+def _load_weights(weights, channels):
+    """Load the pretrained weights, once (downloading ImageNet's), so that a file that does
+    not fit or a failed download stops the run before any image is read."""
     from . import weights as weights_module
     from .train import finetune
 
@@ -180,7 +139,7 @@ def _check_weights(weights, channels):
         raise ValueError(f"--weights imagenet: ImageNet's weights were trained on RGB images; "
                          f"give --input-shape H W 3, not C={channels}.")
     try:
-        finetune.pretrained_weights(weights, channels=channels)
+        return finetune.pretrained_weights(weights, channels=channels)
     except ConnectionError as error:
         file = weights_module.IMAGENET_FILES[50][0]
         cause = " ".join(str(error.__cause__ or error).split())[:200]
@@ -192,124 +151,6 @@ def _check_weights(weights, channels):
         message = str(error).replace("`weights`", "--weights", 1).replace(
             "channels=", "--input-shape H W ")
         raise type(error)(message) from None
-
-
-def _load_images(args):
-    """DATA_DIR's images split into training and validation; say what was skipped and found."""
-    import os
-    from pathlib import Path
-
-    import tensorflow as tf
-
-    from .train.data import image_folder_with_skipped
-
-    if os.environ.get("RESNET_DETERMINISTIC") == "1":
-        # For the resume test: the same run twice gives the same weights, bit for bit.
-        tf.config.experimental.enable_op_determinism()
-        print("Deterministic ops on (RESNET_DETERMINISTIC=1).")
-    height, width, channels = args.input_shape
-    dataset, skipped = image_folder_with_skipped(
-        args.data_dir, image_size=(height, width), batch_size=args.batch_size, seed=args.seed,
-        channels=channels, val_fraction=args.val_split, test_fraction=0,
-    )
-    if skipped:
-        shown = ", ".join(Path(path).name for path, _ in skipped[:5])
-        more = f" and {len(skipped) - 5} more" if len(skipped) > 5 else ""
-        print(f"Skipped {len(skipped)} file(s) that are not readable images: {shown}{more}.")
-    print(f"Classes: {', '.join(dataset.class_names)}")
-    _print_counts(dataset)
-    return dataset
-
-
-def _start_or_resume(args, dataset, backup_dir):
-    """Record the run's settings in its backup; return the epochs finished before (0: none)."""
-    from pathlib import Path
-
-    from .train import finetune, training
-
-    settings = {
-        "data_dir": str(Path(args.data_dir).resolve()), "input_shape": list(args.input_shape),
-        "epochs": args.epochs, "batch_size": args.batch_size, "val_split": args.val_split,
-        "seed": args.seed, "class_names": list(dataset.class_names),
-        "images": len(dataset.arrays["train"].labels) + len(dataset.arrays["val"].labels),
-    }
-    total = args.epochs
-    if args.weights:
-        weights = args.weights if args.weights == "imagenet" else str(Path(args.weights).resolve())
-        settings.update(weights=weights, head_epochs=args.head_epochs, unfreeze=args.unfreeze)
-        total = args.head_epochs + args.epochs
-    _prepare_backup(backup_dir, settings)
-    done = (sum(finetune.finished_epochs(backup_dir)) if args.weights
-            else training.finished_epochs(backup_dir))
-    if done >= total:
-        print(f"All {total} epochs finished before (backup in {backup_dir}); saving.")
-    elif done:
-        print(f"Resuming at epoch {done + 1} of {total}: epochs 1-{done} finished before "
-              f"(backup in {backup_dir}).")
-    else:
-        print(f"Backing up after every epoch to {backup_dir}; if interrupted, run the same "
-              "command again to resume.")
-    return done
-
-
-def _fit(args, dataset, backup_dir, done):
-    """Train with the book's recipe, backed up after every epoch; print how it went."""
-    import warnings
-
-    from tensorflow import keras
-
-    from .train import training
-
-    class _SaySpeedChoice(keras.callbacks.Callback):  # train() decides it after building
-        def on_train_begin(self, logs=None):
-            print(f"Speed: {self.model.xla_choice}; precision "
-                  f"{self.model.dtype_policy.name}.", flush=True)
-
-    # fit's shuffle=True default is moot: the recipe's batches are shuffled already.
-    warnings.filterwarnings("ignore", message="`shuffle=True` was passed")
-    callbacks = [_SaySpeedChoice()]
-    if args.logdir:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir=args.logdir))
-    jit_compile = {"auto": "auto", "on": True, "off": False}[args.xla]
-    if args.weights:
-        from .train import finetune
-
-        run = finetune.fine_tune_resnet50(
-            dataset, args.weights, head_epochs=args.head_epochs, epochs=args.epochs,
-            unfreeze=args.unfreeze, batch_size=args.batch_size, seed=args.seed,
-            jit_compile=jit_compile, callbacks=callbacks, verbose=1, backup_dir=backup_dir,
-        )
-        total = args.head_epochs + args.epochs
-    else:
-        run = training.train_resnet50(
-            dataset, epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-            jit_compile=jit_compile, callbacks=callbacks, verbose=1, backup_dir=backup_dir,
-        )
-        total = args.epochs
-    _, accuracy = run.model.evaluate(_validation_batches(run.model, dataset, args.batch_size),
-                                     verbose=0)
-    print(f"Validation accuracy: {accuracy:.3f} on {len(dataset.arrays['val'].labels)} images "
-          f"(the epoch with the lowest validation loss).")
-    print(f"Time: {run.seconds:.1f} s for {total - done} epoch(s) in this run.")
-    return run
-
-
-def _validation_batches(model, dataset, batch_size):
-    """The validation images in the preprocessing the model was trained with."""
-    from .preprocessing import preprocessing_for
-    from .train.data import pipeline
-
-    return pipeline(*dataset.arrays["val"], image_size=dataset.input_shape[:2],
-                    batch_size=batch_size, preprocessing=preprocessing_for(model))
-
-
-def _save(args, model, dataset, backup_dir):
-    """Save the model with its class names to --out, then remove the backup."""
-    from .train import finetune, saving
-
-    saving.save_model(model, args.out, class_names=dataset.class_names)
-    finetune.remove_backup(backup_dir)  # the phases' folders too, for a fine-tuning run
-    print(f"Saved the model to {args.out} (class names inside it, for predict).")
 
 
 def _parser():

@@ -119,16 +119,28 @@ def make_shape_classes(root, per_class=8, seed=0, channels=1):
     return root
 
 
-def run_cli(*args, deterministic=False, timeout=600):
-    """``python -m resnet ARGS`` in a fresh process, as a reader would run it."""
+def run_cli(*args, deterministic=False, small=False, pause=None, timeout=600, popen=False):
+    """``python -m resnet ARGS`` in a fresh process, as a reader would run it.
+
+    small: with ResNet50 swapped for the stand-in of ``small_resnet50.py`` (the tests of
+    mechanisms). pause: seconds each backed-up epoch ends with (small only). popen: start
+    it and return the ``Popen`` (output discarded) instead of waiting for it.
+    """
     import subprocess
     import sys
 
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if deterministic:
         env["RESNET_DETERMINISTIC"] = "1"
-    return subprocess.run([sys.executable, "-m", "resnet", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout, env=env)
+    if pause:
+        env["RESNET_TEST_EPOCH_PAUSE"] = str(pause)
+    command = ([sys.executable, str(Path(__file__).with_name("small_resnet50.py"))] if small
+               else [sys.executable, "-m", "resnet"])
+    command += [str(a) for a in args]
+    if popen:
+        return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                env=env)
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, env=env)
 
 
 @pytest.fixture(scope="session")

@@ -205,8 +205,9 @@ def test_keras_applications_weights_and_models_give_their_backbone(tmp_path):
     theirs.save(tmp_path / "theirs.keras")
     expected = _backbone(theirs)
     for path in (tmp_path / "theirs.weights.h5", tmp_path / "theirs.keras"):
-        backbone, imagenet = finetune.pretrained_weights(path, channels=3)
-        assert sorted(backbone) == sorted(expected) and not imagenet
+        backbone, imagenet, channels, origin = finetune.pretrained_weights(path, channels=3)
+        assert sorted(backbone) == sorted(expected) and not imagenet and channels == 3
+        assert origin == str(path.resolve())
         for name, values in expected.items():  # loaded, not computed: equal
             for a, b in zip(backbone[name], values, strict=True):
                 np.testing.assert_array_equal(a, b, err_msg=f"{path.name}: {name}")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 from tensorflow import keras
 
 import resnet
@@ -21,15 +22,15 @@ def test_auto_switches_follow_the_device():
     assert speed.resolve_precision(True) == "mixed_float16"
     assert speed.resolve_precision(False) == speed.resolve_precision(None) == "float32"
     assert speed.resolve_precision("mixed_bfloat16") == "mixed_bfloat16"
-    assert speed.resolve_jit_compile(True)[0] is True
-    assert speed.resolve_jit_compile(False)[0] is False
 
 
 @pytest.mark.parametrize(
     ("call", "match"),
     [(lambda: speed.resolve_precision("float16"), "`mixed_precision` must be"),
      (lambda: speed.resolve_precision(1), "`mixed_precision` must be"),
-     (lambda: speed.resolve_jit_compile("yes"), "`jit_compile` must be"),
+     (lambda: speed.choose_speed(jit_compile="yes"), "`jit_compile` must be"),
+     (lambda: speed.choose_speed(mixed_precision="float16"), "`mixed_precision` must be"),
+     (lambda: training.train(lambda: None, None, speed_choice="fast"), "`speed_choice`"),
      (lambda: training.train(keras.Sequential(), None), "`build_model`"),
      (lambda: training.train(lambda: None, None, optimizer="adam"), "`optimizer`")],
 )
@@ -132,3 +133,161 @@ def test_mirrored_strategy_on_two_cpu_replicas_matches_one_device():
     # and variance, a different function from one device's 64 (measured 2.1e-3 after 4 steps).
     # The weights stay close, but differ by far more than rounding.
     assert 1e-5 < diffs["distinct"] < 2e-2
+
+
+# The speed decision, for every CPU kind this project has met ------------------------------
+#
+# Each kind is given by its flags and a timing function with figures measured on it
+# (ResNet50 at 32x32, batch 32, images/s; Intel at 64x64), so that every branch of the
+# rule runs on any machine, without that machine's hardware and without training.
+
+def _cpu(name, *flags):
+    return speed.CpuInfo(name, 2, None, frozenset({"sse4_2", "avx2", "fma", *flags}))
+
+
+AVX512 = ("avx512f", "avx512dq", "avx512bw", "avx512vl")
+KINDS = {  # kind: (cpu, gpu, measured rates {(policy, xla): images/s}, expected choice)
+    "AMD AVX2-only (Zen 1-3)": (
+        _cpu("AMD EPYC 7B12"), None,
+        {("float32", False): 18.7, ("float32", True): 43.9}, ("float32", True)),
+    "AMD AVX-512 (Zen 4)": (
+        _cpu("AMD EPYC 9B14", *AVX512), None,
+        {("float32", False): 67.5, ("float32", True): 18.2}, ("float32", False)),
+    "AMD AVX-512 with AVX512-BF16 (Zen 5)": (  # bfloat16 +6%: within the margin
+        _cpu("AMD EPYC", *AVX512, "avx512_bf16", "avx_vnni"), None,
+        {("float32", False): 266.0, ("float32", True): 73.0,
+         ("mixed_bfloat16", False): 282.0, ("mixed_bfloat16", True): 70.0},
+        ("float32", False)),
+    "Intel Xeon with AVX512-BF16 and AMX": (
+        _cpu("Intel(R) Xeon(R) Processor", *AVX512, "avx512_bf16", "amx_bf16", "amx_tile"),
+        None,
+        {("float32", False): 49.6, ("float32", True): 27.0,
+         ("mixed_bfloat16", False): 67.1, ("mixed_bfloat16", True): 30.0},
+        ("mixed_bfloat16", False)),
+    "a GPU": (_cpu("AMD EPYC", *AVX512), "NVIDIA H200", {}, ("mixed_float16", True)),
+}
+
+
+def _tiny_model():
+    inputs = keras.Input((16, 16, 1))
+    x = keras.layers.Conv2D(8, 3, kernel_initializer=resnet.glorot_uniform(seed=0))(inputs)
+    x = resnet.identity_block(x, 3, [4, 4, 8], seed=1)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    outputs = keras.layers.Dense(3, activation="softmax", dtype="float32",  # as ResNet50's
+                                 kernel_initializer=resnet.glorot_uniform(seed=2))(x)
+    return keras.Model(inputs, outputs, name="tiny")
+
+
+def _timer(rates):
+    timed = []
+
+    def measure(policy, jit_compile):
+        timed.append((policy, jit_compile))
+        return rates[(policy, jit_compile)]
+
+    return measure, timed
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
+    return tmp_path / "xla_choice.json"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_the_speed_decision_on_every_kind(kind, cache):
+    cpu, gpu, rates, expected = KINDS[kind]
+    measure, timed = _timer(rates)
+    choice = speed.choose_speed(_tiny_model, (8, 16, 16, 1), cpu=cpu, gpu=gpu, measure=measure)
+    assert (choice.mixed_precision, choice.jit_compile) == expected
+    # One wording on every branch: "POLICY, XLA on|off: WHY".
+    assert str(choice).startswith(f"{expected[0]}, XLA {'on' if expected[1] else 'off'}: ")
+    if gpu:
+        assert timed == [] and choice.rates == {} and gpu in str(choice)
+        return
+    # Every candidate timed once: bfloat16 only where the CPU computes in it.
+    assert sorted(timed) == sorted(rates)
+    assert ("mixed_bfloat16" in choice.rates) == speed.has_bfloat16(cpu.flags)
+    assert speed.cpu_description(cpu) in str(choice) and "measured now" in str(choice)
+    for (policy, jit), rate in rates.items():
+        assert f"{rate:.1f} images/s in {policy} with XLA {'on' if jit else 'off'}" in str(choice)
+    best = max(rates, key=rates.get)
+    if best != expected:  # the fastest lost only to the margin, and the line says so
+        gain = rates[best] / rates[("float32", False)] - 1
+        assert gain < speed.SWITCH_MARGIN and f"{gain:+.0%} is within the 10%" in str(choice)
+    # Asked again on the same CPU: the cache answers, nothing is timed.
+    again = speed.choose_speed(_tiny_model, (8, 16, 16, 1), cpu=cpu, gpu=gpu, measure=measure)
+    assert again[:3] == choice[:3] and len(timed) == len(rates)
+    assert "measured earlier on this machine" in str(again)
+    # Another batch is another question.
+    speed.choose_speed(_tiny_model, (4, 16, 16, 1), cpu=cpu, gpu=gpu, measure=measure)
+    assert len(timed) == 2 * len(rates)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fixed_switches_are_facts_not_candidates(kind, cache):
+    cpu, gpu, rates, _ = KINDS[kind]
+    measure, timed = _timer(rates)
+    # The recipes keep float32 (try_bfloat16=False): with XLA fixed, nothing is left to time.
+    fixed = speed.choose_speed(_tiny_model, (8, 16, 16, 1), jit_compile=False,
+                               try_bfloat16=False, cpu=cpu, gpu=gpu, measure=measure)
+    assert timed == [] and fixed.rates == {}
+    assert (fixed.mixed_precision, fixed.jit_compile) == (
+        ("mixed_float16", False) if gpu else ("float32", False))
+    assert str(fixed).startswith(f"{fixed.mixed_precision}, XLA off: ")
+    if gpu:
+        return
+    assert "jit_compile=False" in str(fixed) and "not measured" in str(fixed)
+    # XLA alone left to decide: only float32's two settings are timed.
+    xla = speed.choose_speed(_tiny_model, (8, 16, 16, 1), try_bfloat16=False, cpu=cpu,
+                             gpu=gpu, measure=measure)
+    assert sorted(timed) == [("float32", False), ("float32", True)]
+    assert xla.jit_compile == (rates[("float32", True)] > 1.1 * rates[("float32", False)])
+    # Without a batch shape nothing can be timed: the default, said so.
+    blind = speed.choose_speed(cpu=cpu, gpu=gpu, measure=measure)
+    assert (blind.mixed_precision, blind.jit_compile) == ("float32", False)
+    assert "not measured" in str(blind) and len(timed) == 2
+
+
+def test_the_margin_keeps_a_near_tie_and_says_so(cache):
+    cpu = KINDS["AMD AVX2-only (Zen 1-3)"][0]
+    # Measured on the AVX2 EPYC at 64x64: XLA +1% in three steps, -8% in fit.
+    measure, _ = _timer({("float32", False): 8.8, ("float32", True): 8.9})
+    tie = speed.choose_speed(_tiny_model, (8, 16, 16, 1), cpu=cpu, gpu=None, measure=measure)
+    assert (tie.mixed_precision, tie.jit_compile) == ("float32", False)
+    assert str(tie).endswith("; +1% is within the 10% that a change needs")
+
+
+def test_a_real_measurement_on_this_machine(cache):
+    """Two real steps of each candidate on the machine at hand: only what holds on any."""
+    choice = speed.choose_speed(_tiny_model, (8, 16, 16, 1), steps=1)
+    assert keras.mixed_precision.global_policy().name == "float32"  # restored after timing
+    if ON_GPU:
+        assert choice.rates == {}
+        return
+    expected = {"float32", "mixed_bfloat16"} if speed.has_bfloat16() else {"float32"}
+    assert set(choice.rates) == expected
+    rates = {(p, lab): r for p, by in choice.rates.items() for lab, r in by.items()}
+    assert len(rates) == 2 * len(expected) and min(rates.values()) > 0
+    best = max(rates, key=rates.get)
+    if rates[best] < rates[("float32", "off")] * (1 + speed.SWITCH_MARGIN):
+        best = ("float32", "off")
+    assert (choice.mixed_precision, "on" if choice.jit_compile else "off") == best
+    assert str(choice).startswith(f"{best[0]}, XLA {best[1]}: training ran at ")
+    assert speed.cpu_description() in str(choice)
+    stored = json.loads(cache.read_text())
+    assert len(stored) == len(expected)  # one entry per policy
+
+
+def test_train_takes_the_decision_it_is_given():
+    x = np.random.default_rng(0).uniform(size=(16, 16, 16, 1)).astype("float32")
+    batches = tf.data.Dataset.from_tensor_slices((x, np.arange(16) % 3)).batch(
+        8, drop_remainder=True)
+    given = speed.SpeedChoice("mixed_bfloat16", False, {}, "mixed_bfloat16, XLA off: given")
+    model, history = training.train(_tiny_model, batches, speed_choice=given)
+    assert model.dtype_policy.name == "mixed_bfloat16" and model.jit_compile is False
+    assert keras.mixed_precision.global_policy().name == "float32"
+    assert len(history.history["loss"]) == 1
+    # Without one it decides itself; XLA fixed off leaves float32 on a CPU.
+    model, _ = training.train(_tiny_model, batches, jit_compile=False, try_bfloat16=False)
+    assert model.dtype_policy.name == ("mixed_float16" if ON_GPU else "float32")

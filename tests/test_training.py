@@ -5,7 +5,6 @@ that the test does not spend a minute measuring) feeds the tests that need a
 trained model.
 """
 
-import json
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ import tensorflow as tf
 from tensorflow import keras
 
 import resnet
-from resnet.train import data, saving, speed, training
+from resnet.train import data, saving, training
 
 EPOCHS = 2
 
@@ -36,7 +35,7 @@ def test_a_short_recipe_run_beats_chance_by_a_wide_margin(trained, digits):
     # any seed and CPU while still failing a recipe that does not learn.
     assert test_accuracy > 0.5, history
     assert history["loss"][-1] < history["loss"][0]
-    assert trained.xla_choice == "XLA off: as asked (jit_compile=False)"
+    assert (trained.speed.mixed_precision, trained.speed.jit_compile) == ("float32", False)
     assert trained.seconds > 0
 
 
@@ -125,47 +124,6 @@ def test_zero_init_residual_refuses_bad_values():
         resnet.ResNet50((224, 224, 3), 1000, zero_init_residual=True, weights="imagenet")
 
 
-def _tiny_model():
-    inputs = keras.Input((16, 16, 1))
-    x = keras.layers.Conv2D(8, 3, kernel_initializer=resnet.glorot_uniform(seed=0))(inputs)
-    x = resnet.identity_block(x, 3, [4, 4, 8], seed=1)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    outputs = keras.layers.Dense(3, activation="softmax", dtype="float32",  # as ResNet50's
-                                 kernel_initializer=resnet.glorot_uniform(seed=2))(x)
-    return keras.Model(inputs, outputs, name="tiny")
-
-
-def test_the_xla_choice_measures_both_and_is_remembered(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
-    choice = speed.choose_jit_compile(_tiny_model, (8, 16, 16, 1), steps=2)
-    if speed.gpus():
-        assert choice.jit_compile is True and "GPU" in choice.reason
-        return
-    assert set(choice.rates) == {"off", "on"} and min(choice.rates.values()) > 0
-    gain = choice.rates["on"] / choice.rates["off"] - 1
-    assert choice.jit_compile == (gain >= speed.SWITCH_MARGIN)
-    assert choice.reason.startswith(f"XLA {'on' if choice.jit_compile else 'off'}: ")
-    assert "measured now" in choice.reason and speed.cpu_description() in choice.reason
-    stored = json.loads((tmp_path / "xla_choice.json").read_text())
-    assert list(stored.values()) == [choice.rates]
-    again = speed.choose_jit_compile(_tiny_model, (8, 16, 16, 1))
-    assert again.rates == choice.rates and "measured earlier" in again.reason
-    # Another batch shape is another question.
-    other = speed.choose_jit_compile(_tiny_model, (4, 16, 16, 1), steps=1)
-    assert "measured now" in other.reason
-
-
-@pytest.mark.slow
-def test_train_auto_measures_and_says_why(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
-    x = np.random.default_rng(0).uniform(size=(16, 16, 16, 1)).astype("float32")
-    batches = tf.data.Dataset.from_tensor_slices((x, np.arange(16) % 3)).batch(
-        8, drop_remainder=True)
-    model, history = training.train(_tiny_model, batches, epochs=1)
-    assert model.xla_choice.startswith("XLA ")
-    assert len(history.history["loss"]) == 1
-
-
 def test_cifar10_switch_stays_on_the_digits_offline(monkeypatch, capsys):
     def offline():
         raise Exception("URL fetch failure on https://example.invalid: None -- no network")
@@ -198,79 +156,3 @@ def test_cifar10_switch_with_arrays_of_cifar10s_shape(monkeypatch):
 def test_load_refuses_unknown_names():
     with pytest.raises(ValueError, match="`name` must be one of"):
         data.load("mnist")
-
-
-def test_choose_speed_times_each_precision_with_and_without_xla(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
-    if speed.gpus():
-        pytest.skip("on a GPU nothing is timed")
-    # Both candidates are timed whatever this CPU is: mixed_bfloat16 runs (slowly,
-    # converting) on CPUs without bfloat16 arithmetic too.
-    choice = speed.choose_speed(_tiny_model, (8, 16, 16, 1),
-                                precisions=("float32", "mixed_bfloat16"), steps=1)
-    assert set(choice.rates) == {"float32", "mixed_bfloat16"}
-    assert all(set(r) == {"off", "on"} and min(r.values()) > 0 for r in choice.rates.values())
-    best = max((rate, policy, label) for policy, r in choice.rates.items()
-               for label, rate in r.items())
-    if best[0] < choice.rates["float32"]["off"] * (1 + speed.SWITCH_MARGIN):
-        best = (None, "float32", "off")  # a near tie keeps the default
-    assert (choice.mixed_precision, choice.jit_compile) == (best[1], best[2] == "on")
-    assert choice.reason.startswith(f"{best[1]}, XLA {best[2]}: ")
-    assert speed.cpu_description() in choice.reason and "measured now" in choice.reason
-    assert keras.mixed_precision.global_policy().name == "float32"  # restored after
-    # Each policy is its own cache entry, and XLA's line is choose_jit_compile's.
-    assert len(json.loads((tmp_path / "xla_choice.json").read_text())) == 2
-    xla = speed.choose_jit_compile(_tiny_model, (8, 16, 16, 1))
-    assert xla.rates == choice.rates["float32"] and "measured earlier" in xla.reason
-    # A fixed XLA setting times only that one.
-    fixed = speed.choose_speed(_tiny_model, (8, 16, 16, 1), precisions=("float32",),
-                               jit_compile=False)
-    assert fixed.rates == {"float32": {"off": choice.rates["float32"]["off"]}}
-    assert fixed.jit_compile is False and fixed.mixed_precision == "float32"
-    with pytest.raises(ValueError, match="`precisions` must be one or more of"):
-        speed.choose_speed(_tiny_model, (8, 16, 16, 1), precisions=("float16",))
-
-
-def test_a_near_tie_keeps_the_default_and_says_so(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
-    if speed.gpus():
-        pytest.skip("on a GPU nothing is timed")
-    figures = {"float32": {"off": 8.8, "on": 8.9}, "mixed_bfloat16": {"off": 9.5, "on": 13.2}}
-    monkeypatch.setattr(speed, "_training_rates", lambda build, shape, labels, **kw: (
-        {lab: figures[keras.mixed_precision.global_policy().name][lab] for lab in labels},
-        "measured now"))
-    tie = speed.choose_speed(_tiny_model, (8, 16, 16, 1), precisions=("float32",))
-    assert (tie.mixed_precision, tie.jit_compile) == ("float32", False)
-    assert "+1% is within the 10% that a change needs" in tie.reason
-    both = speed.choose_speed(_tiny_model, (8, 16, 16, 1),
-                              precisions=("float32", "mixed_bfloat16"))
-    assert (both.mixed_precision, both.jit_compile) == ("mixed_bfloat16", True)
-    assert both.reason.startswith("mixed_bfloat16, XLA on: training ran at 8.8 images/s in "
-                                  "float32 with XLA off, 8.9 images/s in float32 with XLA on")
-
-
-def test_train_tries_bfloat16_only_where_the_cpu_has_it(tmp_path, monkeypatch):
-    monkeypatch.setenv("RESNET_CACHE_DIR", str(tmp_path))
-    if speed.gpus():
-        pytest.skip("a GPU's auto is mixed_float16")
-    x = np.random.default_rng(0).uniform(size=(16, 16, 16, 1)).astype("float32")
-    batches = tf.data.Dataset.from_tensor_slices((x, np.arange(16) % 3)).batch(
-        8, drop_remainder=True)
-    asked = []
-
-    def timed(build_model, batch_shape, *, precisions, jit_compile):
-        asked.append(precisions)
-        return speed.SpeedChoice("mixed_bfloat16", False, {}, "mixed_bfloat16, XLA off: test")
-
-    monkeypatch.setattr(speed, "choose_speed", timed)
-    monkeypatch.setattr(speed, "has_bfloat16", lambda flags=None: True)
-    model, _ = training.train(_tiny_model, batches, jit_compile=False)
-    assert asked == [("float32", "mixed_bfloat16")]
-    assert model.dtype_policy.name == "mixed_bfloat16" and model.xla_choice.endswith("test")
-    # The book's recipes keep float32: their bfloat16 accuracy is not measured.
-    model, _ = training.train(_tiny_model, batches, jit_compile=False, try_bfloat16=False)
-    assert model.dtype_policy.name == "float32" and len(asked) == 1
-    # A CPU without bfloat16 arithmetic is not asked.
-    monkeypatch.setattr(speed, "has_bfloat16", lambda flags=None: False)
-    model, _ = training.train(_tiny_model, batches, jit_compile=False)
-    assert model.dtype_policy.name == "float32" and len(asked) == 1

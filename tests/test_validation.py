@@ -81,7 +81,7 @@ BAD_CALLS = {
     "landscape.random_direction": lambda m, tmp: landscape.random_direction(m, seed=-1),
     "cost.layer_macs": lambda m, tmp: cost.layer_macs("model"),
     "speed.resolve_precision": lambda m, tmp: speed.resolve_precision("float16"),
-    "speed.resolve_jit_compile": lambda m, tmp: speed.resolve_jit_compile("yes"),
+    "speed.choose_speed": lambda m, tmp: speed.choose_speed(jit_compile="yes"),
     "saving.save_model": lambda m, tmp: saving.save_model(m, tmp / "m.h5"),
     "weights.resolve type": lambda m, tmp: weights.resolve(3, 50, (64, 64, 3), 2),
     "weights.resolve imagenet shape": lambda m, tmp: weights.resolve(

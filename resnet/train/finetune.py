@@ -55,39 +55,39 @@ from tensorflow import keras
 
 from ..preprocessing import IMAGENET_SUFFIX, imagenet_caffe, scale_to_unit
 from ..validation import InvalidParameterError, check_int
-from . import speed, training
+from . import backup, speed, training
 
 HEAD_LEARNING_RATE = 1e-3
 LEARNING_RATE = 1e-4  # a tenth of the head's: the pretrained weights should move a little
 STAGES = ("conv2", "conv3", "conv4", "conv5")
 CLASSIFIER = "predictions"
-# The backup of each phase, in a folder of its own inside ``backup_dir``.
-PHASE_FOLDERS = ("phase1", "phase2")
 AUGMENTATIONS = ("auto", "photos", "shifts", None)
-
-
-class _SayXlaChoice(keras.callbacks.Callback):
-    """Gives the model the XLA decision measured for the run (``train`` is told a bool)."""
-
-    def __init__(self, reason):
-        super().__init__()
-        self.reason = reason
-
-    def on_train_begin(self, logs=None):
-        self.model.xla_choice = self.reason
 
 
 class FineTuned(NamedTuple):
     """What ``fine_tune_resnet50`` returns: the model (each phase's best epoch), the
     History of each phase (None for a phase of 0 epochs), the seconds both phases'
-    ``fit`` took, the XLA decision, and whether the weights were ImageNet's."""
+    ``fit`` took, the precision and XLA both phases trained with (a
+    ``speed.SpeedChoice``), and whether the weights were ImageNet's."""
 
     model: keras.Model
     head_history: object
     history: object
     seconds: float
-    xla_choice: str
+    speed: speed.SpeedChoice
     imagenet: bool
+
+
+class Pretrained(NamedTuple):
+    """What ``pretrained_weights`` returns: {layer name: list of arrays} for every
+    weighted layer but the classifier, whether they are ImageNet's, the channels of
+    the images they were trained on, and where they came from ("imagenet" or the
+    file's absolute path)."""
+
+    layers: dict
+    imagenet: bool
+    channels: int
+    source: str
 
 
 def pretrained_weights(weights, channels=None):
@@ -101,9 +101,11 @@ def pretrained_weights(weights, channels=None):
             weights' (None: not checked).
 
     Returns:
-        (layer weights, imagenet): {layer name: list of arrays} for every weighted
-        layer but the classifier, and True for keras.applications' ImageNet weights
-        (or a model fine-tuned from them, whose name ends in "_imagenet").
+        A ``Pretrained`` (layers, imagenet, channels): {layer name: list of arrays}
+        for every weighted layer but the classifier, True for keras.applications'
+        ImageNet weights (or a model fine-tuned from them, whose name ends in
+        "_imagenet"), and the channels they were trained on. ``fine_tune_resnet50``
+        takes it as its ``weights``, so that weights loaded once serve many runs.
 
     Raises:
         ConnectionError: "imagenet" could not be downloaded (the message names the
@@ -116,6 +118,9 @@ def pretrained_weights(weights, channels=None):
     from .. import weights as weights_module
     from ..model import ResNet50
 
+    if isinstance(weights, Pretrained):
+        _check_channels(weights, channels, "the pretrained weights were")
+        return weights
     if isinstance(weights, str) and weights == "imagenet":
         source = ResNet50(input_shape=weights_module.IMAGENET_INPUT_SHAPE,
                           classes=weights_module.IMAGENET_CLASSES, weights="imagenet")
@@ -145,15 +150,15 @@ def pretrained_weights(weights, channels=None):
             f"model, got {weights!r}.")
     imagenet = source.name.endswith(IMAGENET_SUFFIX)
     source_channels = int(source.input_shape[-1])
-    if channels is not None and channels != source_channels:
-        what = "ImageNet's weights were" if imagenet else f"{str(weights)!r} was"
-        raise ValueError(
-            f"`weights`: {what} trained on {source_channels}-channel images, and the "
-            f"images to fine-tune on have {channels}; load them with "
-            f"channels={source_channels}.")
+    what = "ImageNet's weights were" if imagenet else f"{str(weights)!r} was"
+    _check_channels(Pretrained({}, imagenet, source_channels, ""), channels, what)
+    origin = "imagenet" if weights == "imagenet" else str(Path(weights).resolve())
     found = {layer.name: layer for layer in source.layers if layer.weights}
+    if not str(weights).endswith(".keras"):  # built by our ResNet50: its layers are right
+        return Pretrained({name: layer.get_weights() for name, layer in found.items()
+                           if name != CLASSIFIER}, imagenet, source_channels, origin)
     backbone = {}
-    # The backbone's layers, with their weights' shapes, from the smallest ResNet50.
+    # Any saved model: its layers checked against the smallest ResNet50's, by name and shape.
     for layer in ResNet50(input_shape=(32, 32, source_channels), classes=1).layers:
         if not layer.weights or layer.name == CLASSIFIER:
             continue
@@ -165,7 +170,15 @@ def pretrained_weights(weights, channels=None):
                 f"keras.applications') layer names: its layer {layer.name!r} is {what}, "
                 f"ResNet50's is {_shapes(layer)}.")
         backbone[layer.name] = got.get_weights()
-    return backbone, imagenet
+    return Pretrained(backbone, imagenet, source_channels, origin)
+
+
+def _check_channels(pretrained, channels, what):
+    if channels is not None and channels != pretrained.channels:
+        raise ValueError(
+            f"`weights`: {what} trained on {pretrained.channels}-channel images, and the "
+            f"images to fine-tune on have {channels}; load them with "
+            f"channels={pretrained.channels}.")
 
 
 def _shapes(layer):
@@ -224,18 +237,6 @@ def batches(dataset, *, preprocessing, batch_size=32, seed=0, augmentation="auto
     return train, val
 
 
-def remove_backup(backup_dir):
-    """Delete the files of ``fine_tune_resnet50``'s backup, then the folder if it is empty."""
-    for phase in PHASE_FOLDERS:
-        training.remove_backup(Path(backup_dir) / phase)
-    training.remove_backup(backup_dir)
-
-
-def finished_epochs(backup_dir):
-    """(phase 1, phase 2): the epochs of each phase that the backup in ``backup_dir`` holds."""
-    return tuple(training.finished_epochs(Path(backup_dir) / phase) for phase in PHASE_FOLDERS)
-
-
 def fine_tune_resnet50(
     dataset,
     weights,
@@ -252,6 +253,7 @@ def fine_tune_resnet50(
     jit_compile="auto",
     mixed_precision="auto",
     strategy=None,
+    speed_choice=None,
     callbacks=(),
     verbose=0,
     backup_dir=None,
@@ -262,8 +264,8 @@ def fine_tune_resnet50(
         dataset: what ``resnet.train.data.image_folder()`` (or ``digits()``, ...)
             returns; its arrays are read, its ``val`` split picks each phase's best
             epoch. ImageNet weights need RGB images (channels=3).
-        weights: "imagenet", a ResNet50 weights file, or a trained ``.keras`` model
-            (see ``pretrained_weights``).
+        weights: "imagenet", a ResNet50 weights file, a trained ``.keras`` model,
+            or what ``pretrained_weights`` returned for one of them.
         head_epochs: phase 1, the classifier alone (0: skip it).
         epochs: phase 2, the unfrozen layers too (0: the classifier alone).
         unfreeze: what phase 2 trains: "all", or a stage ("conv5": conv5 and the
@@ -274,16 +276,18 @@ def fine_tune_resnet50(
         bn_momentum: momentum of the BN moving averages in phase 2.
         augmentation: "auto", "photos", "shifts" or None.
         seed: the classifier's initial weights, the shuffling and the augmentation.
-        jit_compile, mixed_precision, strategy: see ``training.train``.
+        jit_compile, mixed_precision, strategy, speed_choice: see ``training.train``
+            (decided once for both phases; bfloat16 is not tried).
         callbacks: more Keras callbacks, for both phases.
         verbose: ``fit``'s verbosity (1: a progress bar per epoch).
         backup_dir: a folder to back the run up to after every epoch (one
-            subfolder per phase); calling again with the same arguments after
-            the process died resumes after the last finished epoch. The backup
-            stays when the run ends: save the model, then ``remove_backup``.
+            subfolder per phase, ``backup.PHASES``); calling again with the same
+            arguments after the process died resumes after the last finished
+            epoch. The backup stays when the run ends: save the model, then
+            ``backup.remove(backup_dir)``.
 
     Returns:
-        A ``FineTuned`` (model, head_history, history, seconds, xla_choice, imagenet).
+        A ``FineTuned`` (model, head_history, history, seconds, speed, imagenet).
     """
     from ..model import ResNet50
 
@@ -298,21 +302,23 @@ def fine_tune_resnet50(
         raise InvalidParameterError(
             f"`batch_size` ({batch_size}) must not exceed the training images ({n_train}).")
     steps_per_epoch = n_train // batch_size
-    pretrained, imagenet = pretrained_weights(weights, channels=dataset.input_shape[-1])
+    pretrained, imagenet, _, _ = pretrained_weights(weights, channels=dataset.input_shape[-1])
     classes = len(dataset.class_names)
     # Each phase reads its own stream of batches (phase 2 from seed + 1, not a replay of
     # phase 1's epochs), in the preprocessing the weights expect.
     preprocessing = imagenet_caffe if imagenet else scale_to_unit
     streams, val = {}, None
-    for folder, stream_seed in zip(PHASE_FOLDERS, (seed, seed + 1), strict=True):
+    for folder, stream_seed in zip(backup.PHASES, (seed, seed + 1), strict=True):
         streams[folder], val = batches(dataset, preprocessing=preprocessing,
                                        batch_size=batch_size, seed=stream_seed,
                                        augmentation=augmentation)
     # One decision for both phases, timed on a fresh ResNet50 of the same shape (the
     # cache entry that train_resnet50 uses), so that no timing step touches the weights.
-    jit, xla_choice = speed.resolve_jit_compile(
-        jit_compile, lambda: ResNet50(input_shape=dataset.input_shape, classes=classes),
-        (batch_size, *dataset.input_shape))
+    if speed_choice is None:
+        speed_choice = speed.choose_speed(
+            lambda: ResNet50(input_shape=dataset.input_shape, classes=classes),
+            (batch_size, *dataset.input_shape), mixed_precision=mixed_precision,
+            jit_compile=jit_compile, try_bfloat16=False)  # its bfloat16 accuracy: unmeasured
     keras.utils.set_random_seed(seed)
     model = None
 
@@ -332,19 +338,17 @@ def fine_tune_resnet50(
             learning_rate, max(1, epochs * steps_per_epoch)))),
     )
     histories, seconds = [], 0.0
-    for (phase_epochs, trainable, optimizer), folder in zip(phases, PHASE_FOLDERS,
+    for (phase_epochs, trainable, optimizer), folder in zip(phases, backup.PHASES,
                                                             strict=True):
         if not phase_epochs:
             histories.append(None)
             continue
         stream = streams[folder]
-        keep_best, steps = training.keep_best_weights(phase_epochs), None
-        phase_callbacks = [_SayXlaChoice(xla_choice)]
+        keeping, steps = [training.keep_best_weights(phase_epochs)], None
         if backup_dir is not None:
             steps = steps_per_epoch
-            stream, keep_best, backup = training.resumable(
-                stream, Path(backup_dir) / folder, phase_epochs, steps_per_epoch)
-            phase_callbacks.append(backup)
+            stream, keeping = backup.resumable(stream, Path(backup_dir) / folder,
+                                               phase_epochs, steps_per_epoch)
 
         def build_phase(trainable=trainable):
             built = build()
@@ -355,15 +359,14 @@ def fine_tune_resnet50(
             what = ("the new classifier alone, the backbone frozen" if trainable is None else
                     f"{'the whole network' if trainable == 'all' else f'{trainable} and up'}, "
                     f"from learning rate {learning_rate:g}")
-            print(f"Phase {PHASE_FOLDERS.index(folder) + 1} of 2: {what} "
+            print(f"Phase {backup.PHASES.index(folder) + 1} of 2: {what} "
                   f"({phase_epochs} epoch{'s' if phase_epochs > 1 else ''}).", flush=True)
         start = time.perf_counter()
         model, history = training.train(
             build_phase, stream, epochs=phase_epochs, validation_data=val, strategy=strategy,
-            mixed_precision=mixed_precision, jit_compile=jit, optimizer=optimizer,
-            callbacks=[keep_best, *phase_callbacks, *callbacks], verbose=verbose,
-            steps_per_epoch=steps, try_bfloat16=False)  # its bfloat16 accuracy: unmeasured
+            speed_choice=speed_choice, optimizer=optimizer, callbacks=[*keeping, *callbacks],
+            verbose=verbose, steps_per_epoch=steps)
         seconds += time.perf_counter() - start
         histories.append(history)
     set_trainable(model, "all")  # a saved model trains whole when loaded again
-    return FineTuned(model, histories[0], histories[1], seconds, xla_choice, imagenet)
+    return FineTuned(model, histories[0], histories[1], seconds, speed_choice, imagenet)

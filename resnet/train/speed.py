@@ -27,7 +27,7 @@ answers the questions behind its switches:
                      Keras scales the loss so that float16 gradients do not
                      underflow.
     jit_compile      "auto": XLA on GPUs (Keras' own default); on a CPU,
-                     measured (``resnet.train.speed.choose_jit_compile``): with
+                     measured (``choose_speed``): with
                      it ResNet50 trained at 32x32 2.3x as fast on an AVX2-only
                      EPYC, 0.25-0.27x as fast on an AVX-512 EPYC and 0.54x
                      on an Intel Xeon with AMX.
@@ -215,33 +215,17 @@ def precision_policy(mixed_precision):
 
 
 # ---------------------------------------------------------------------------
-# Precision and XLA, decided by measuring this machine
+# Precision and XLA, decided together by measuring this machine
 # ---------------------------------------------------------------------------
 
 
-class XlaChoice(NamedTuple):
-    """The outcome of ``choose_jit_compile``.
-
-    jit_compile: the decision. rates: training images/s measured without and
-    with XLA ({"off": ..., "on": ...}; empty when nothing was measured).
-    reason: one line that says what was decided and why.
-    """
-
-    jit_compile: bool
-    rates: dict
-    reason: str
-
-    def __str__(self):
-        return self.reason
-
-
 class SpeedChoice(NamedTuple):
-    """The outcome of ``choose_speed``: a precision and XLA, decided together.
+    """The outcome of ``choose_speed``: a precision policy and XLA, decided together.
 
     mixed_precision: the policy chosen, one of PRECISIONS. jit_compile: XLA on or
-    off. rates: training images/s per policy, each {"off": ..., "on": ...} (only
-    the XLA settings that were candidates; empty on a GPU). reason: one line that
-    says what was decided and why.
+    off. rates: training images/s per policy timed, each {"off": ..., "on": ...}
+    (only the XLA settings that were candidates; empty when nothing was timed).
+    reason: one line, "POLICY, XLA on|off: WHY", worded alike on every branch.
     """
 
     mixed_precision: str
@@ -291,18 +275,29 @@ def _time_steps(model, x, y, steps):
     return len(x) / fastest
 
 
-def _training_rates(build_model, batch_shape, labels, *, classes, steps, cache):
-    """{label: images/s} of training under the global policy, for XLA "off" and/or "on".
+def training_rate(build_model, batch_shape, mixed_precision, jit_compile, *, classes=None,
+                  steps=3):
+    """Training images/s of a new model from ``build_model`` on random data of ``batch_shape``,
+    under ``mixed_precision``, with XLA or without: the fastest of ``steps`` timed steps (two
+    more, untimed, trace and compile first). What ``choose_speed`` measures by default."""
+    with precision_policy(mixed_precision):
+        model = build_model()
+    classes = classes or int(model.output_shape[-1])
+    rng = np.random.default_rng(0)
+    x = rng.uniform(0, 1, size=batch_shape).astype("float32")
+    y = rng.integers(0, classes, size=batch_shape[0]).astype("int32")
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="sparse_categorical_crossentropy",
+                  jit_compile=jit_compile)
+    return _time_steps(model, x, y, steps)
+
+
+def _cached_rates(key, candidates, measure, cache):
+    """{(policy, "off"|"on"): images/s} for every candidate, from the cache or ``measure``.
 
     Returns:
-        (rates, measured): the figures, and "measured now, ..." or "measured earlier
-        on this machine" (every label found in the cache).
+        (rates, how): the figures, and "measured now" or "measured earlier on this
+        machine" (every candidate found in the cache).
     """
-    probe = build_model()
-    classes = classes or int(probe.output_shape[-1])
-    key = (f"{cpu_description()} | TF {tf.__version__} | {probe.name} {probe.count_params()} "
-           f"params | batch {batch_shape} | {keras.mixed_precision.global_policy().name} | "
-           "fastest step")  # the method too: an entry timed otherwise is not reused
     path = _cache_path()
     stored = {}
     if cache and path.exists():
@@ -310,146 +305,119 @@ def _training_rates(build_model, batch_shape, labels, *, classes, steps, cache):
             stored = json.loads(path.read_text())
         except (OSError, ValueError):
             stored = {}
-    known = stored.get(key, {})
-    if all(label in known for label in labels):
-        return {label: known[label] for label in labels}, "measured earlier on this machine"
-    rng = np.random.default_rng(0)
-    x = rng.uniform(0, 1, size=batch_shape).astype("float32")
-    y = rng.integers(0, classes, size=batch_shape[0]).astype("int32")
-    rates = {}
-    for label in labels:
-        model = probe if not rates else build_model()
-        model.compile(optimizer=keras.optimizers.SGD(1e-3),
-                      loss="sparse_categorical_crossentropy", jit_compile=label == "on")
-        rates[label] = round(_time_steps(model, x, y, steps), 2)
+    known = {(policy, label): stored.get(f"{key} | {policy}", {}).get(label)
+             for policy, label in candidates}
+    if all(rate is not None for rate in known.values()):
+        return known, "measured earlier on this machine"
+    rates = {(policy, label): round(float(measure(policy, label == "on")), 2)
+             for policy, label in candidates}
     if cache:
+        for (policy, label), rate in rates.items():
+            stored.setdefault(f"{key} | {policy}", {})[label] = rate
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({**stored, key: {**known, **rates}}, indent=1))
+            path.write_text(json.dumps(stored, indent=1))
         except OSError:
             pass  # a read-only home: measure again next time
-    return rates, f"measured now, {steps} steps each"
+    return rates, "measured now"
 
 
-def choose_speed(build_model, batch_shape, *, precisions=None, jit_compile="auto",
+def choose_speed(build_model=None, batch_shape=None, *, mixed_precision="auto",
+                 jit_compile="auto", try_bfloat16=True, cpu=None, gpu="auto", measure=None,
                  classes=None, steps=3, cache=True):
-    """Decide the precision and XLA together, by timing training on this machine.
+    """Decide the precision policy and XLA for training a model, on this machine.
 
-    On a GPU: ``mixed_float16`` (the first of ``precisions`` when it is given) and
-    XLA, Keras' own default there. On a CPU no fixed answer is right (see
-    ``choose_jit_compile`` for XLA; ``mixed_bfloat16`` trained ResNet50 1.35x as fast
-    as float32 on an Intel Xeon with AMX and 0.28x as fast on an AVX2-only EPYC), so
-    this times every candidate, each policy with and without XLA (the two interact:
-    XLA compiles the bfloat16 casts into its own code), and keeps the fastest if it is
-    ``SWITCH_MARGIN`` (10%) faster than the first policy without XLA, else that one.
+    The one place where training's speed switches are decided; ``training.train``,
+    the recipes, ``python -m resnet train`` and the benchmark all take its answer.
+
+    - On a GPU: ``mixed_float16`` and XLA (Keras' own default there), not measured.
+    - On a CPU no fixed answer is right: XLA made ResNet50's training at 32x32 2.3x as
+      fast on an AVX2-only EPYC and 0.25x as fast on an AVX-512 EPYC; ``mixed_bfloat16``
+      1.35x on an Intel Xeon with AMX and 0.28x on the AVX2 EPYC, which converts every
+      layer. So every candidate is timed: float32, and ``mixed_bfloat16`` where the CPU
+      computes in bfloat16 (``has_bfloat16``), each with and without XLA (the two
+      interact: XLA compiles the casts into its own code). The fastest wins if it is
+      ``SWITCH_MARGIN`` (10%) faster than float32 without XLA; otherwise that stays.
+    - A switch given as a value (``jit_compile=False``, ``mixed_precision="float32"``)
+      is not a candidate but a fact; with one candidate left nothing is timed.
 
     Args:
-        build_model: a function of no arguments returning an uncompiled model
-            (called under each policy, once per XLA setting; the models are
-            thrown away).
-        batch_shape: (batch, height, width, channels) of a training batch.
-        precisions: the candidate policies from PRECISIONS (default: float32, and
-            ``mixed_bfloat16`` too where the CPU has AVX512-BF16 or AMX,
-            ``has_bfloat16``).
-        jit_compile: "auto" (time XLA on and off) or a bool (only that).
-        classes, steps, cache: as for ``choose_jit_compile``; each policy is a
-            cache entry of its own.
+        build_model: a function of no arguments returning an uncompiled model (built
+            once to name the cache entry, then once per timed candidate; thrown away).
+        batch_shape: (batch, height, width, channels) of a training batch. Without it,
+            or without ``build_model``, nothing can be timed: float32, XLA off.
+        mixed_precision: "auto", or a fixed policy (see ``resolve_precision``).
+        jit_compile: "auto", True or False.
+        try_bfloat16: whether "auto" may choose ``mixed_bfloat16`` on a CPU; False
+            where the accuracy in bfloat16 is not known to match float32's.
+        cpu: the CPU's ``CpuInfo`` (default: ``cpu_info()``, this machine's); decides
+            the candidates and names the cache entry.
+        gpu: "auto" (this machine's, ``device_name()``), None (no GPU) or a GPU's name.
+        measure: a function (policy, jit_compile) -> images/s (default:
+            ``training_rate`` on ``build_model`` and ``batch_shape``).
+        classes, steps: passed to ``training_rate``.
+        cache: reuse figures measured earlier for the same CPU, TensorFlow, model,
+            batch and policy (in ``~/.cache/resnet-from-scratch/xla_choice.json``, or
+            under ``$RESNET_CACHE_DIR``). Measuring ResNet50 takes about a minute.
 
     Returns:
         A ``SpeedChoice``; print it to say what was chosen and why.
     """
-    if precisions is None:
-        precisions = ("float32", "mixed_bfloat16") if has_bfloat16() else ("float32",)
-    precisions = tuple(precisions)
-    if not precisions or any(p not in PRECISIONS for p in precisions):
-        raise InvalidParameterError(
-            f"`precisions` must be one or more of {PRECISIONS}, got {precisions!r}.")
-    if jit_compile not in ("auto", True, False):
+    if jit_compile not in ("auto", True, False) or not isinstance(jit_compile, (str, bool)):
         raise InvalidParameterError(
             f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
-    if gpus():
-        policy = "mixed_float16" if "mixed_float16" in precisions else precisions[0]
+    fixed = None if mixed_precision == "auto" else resolve_precision(mixed_precision)
+    if gpu == "auto":
+        gpu = device_name() if gpus() else None
+    if gpu:
+        policy = fixed or "mixed_float16"
         jit = jit_compile is not False
         return SpeedChoice(policy, jit, {}, f"{policy}, XLA {'on' if jit else 'off'}: a GPU "
-                                            f"({device_name()}), not measured")
-    labels = ("off", "on") if jit_compile == "auto" else ("on" if jit_compile else "off",)
-    batch_shape = tuple(int(n) for n in batch_shape)
-    rates, measured = {}, set()
-    for policy in precisions:
-        with precision_policy(policy):
-            rates[policy], how = _training_rates(build_model, batch_shape, labels,
-                                                 classes=classes, steps=steps, cache=cache)
-        measured.add(how)
-    default = (precisions[0], labels[0])  # the first policy, XLA off where that is a candidate
-    policy, label = max(((p, label) for p in precisions for label in labels),
-                        key=lambda pl: rates[pl[0]][pl[1]])
-    rate, base = rates[policy][label], rates[default[0]][default[1]]
-    kept = (policy, label) != default and rate < base * (1 + SWITCH_MARGIN)
-    if kept:
-        policy, label = default
-    margin = (f"; {rate / base - 1:+.0%} is within the {SWITCH_MARGIN:.0%} that a change needs"
-              if kept else "")
-    cpu = f"on this CPU ({cpu_description()}; {'; '.join(sorted(measured))}{margin})"
-    if len(precisions) == 1 and labels == ("off", "on"):  # XLA alone: choose_jit_compile's line
-        reason = (f"XLA {label}: training ran at {rates[policy]['off']:.1f} images/s without "
-                  f"XLA and {rates[policy]['on']:.1f} with it {cpu}")
+                                            f"({gpu}), where these are Keras' fast defaults; "
+                                            "not measured")
+    cpu = cpu if cpu is not None else cpu_info()
+    if fixed:
+        precisions = (fixed,)
+    elif try_bfloat16 and has_bfloat16(cpu.flags):
+        precisions = ("float32", "mixed_bfloat16")
     else:
-        figures = ", ".join(f"{rates[p][lab]:.1f} images/s in {p} with XLA {lab}"
-                            for p in precisions for lab in labels)
-        reason = f"{policy}, XLA {label}: training ran at {figures} {cpu}"
-    return SpeedChoice(policy, label == "on", rates, reason)
-
-
-def choose_jit_compile(build_model, batch_shape, *, classes=None, steps=3, cache=True):
-    """Decide whether XLA (``jit_compile=True``) makes training faster on this machine.
-
-    On a GPU the answer is yes (Keras' own default there). On a CPU no fixed
-    answer is right: on an AVX2-only EPYC, XLA made ResNet50 training at 32x32
-    2.3 times faster (TensorFlow's own ``Conv2DBackpropInput`` kernel is 15-100x
-    slow there on the 1x1 maps of the last stage), while on an AVX-512 EPYC it
-    made the same training run at 0.25-0.27x the speed (about four times slower),
-    and at 0.54x on an Intel Xeon with AMX. So this times ``steps`` training
-    steps of the model with and without XLA, on random data of the batch's
-    shape, under the precision policy in force, and turns XLA on if its fastest
-    step is ``SWITCH_MARGIN`` (10%) faster (``choose_speed`` with that one policy).
-
-    Args:
-        build_model: a function of no arguments returning an uncompiled model
-            (called twice; the models are thrown away).
-        batch_shape: (batch, height, width, channels) of a training batch.
-        classes: the number of classes (default: the model's output width).
-        steps: timed steps of each; two more, untimed, trace and compile first.
-        cache: reuse a decision measured earlier on this CPU with the same
-            model, batch, policy and TensorFlow version (stored in
-            ``~/.cache/resnet-from-scratch/xla_choice.json``, or under
-            ``$RESNET_CACHE_DIR``). Measuring takes about a minute on two cores.
-
-    Returns:
-        An ``XlaChoice``; print it to say what was chosen and why.
-    """
-    if gpus():
-        return XlaChoice(True, {}, f"XLA on: a GPU ({device_name()}), where Keras "
-                                   "compiles with XLA by default")
-    policy = keras.mixed_precision.global_policy().name
-    choice = choose_speed(build_model, batch_shape, precisions=(policy,), classes=classes,
-                          steps=steps, cache=cache)
-    return XlaChoice(choice.jit_compile, choice.rates[policy], choice.reason)
-
-
-def resolve_jit_compile(jit_compile, build_model=None, batch_shape=None):
-    """``jit_compile`` as a bool: "auto" measures (``choose_jit_compile``), a bool stays.
-
-    Returns:
-        (jit_compile, reason): the decision and a line that says why.
-    """
-    if isinstance(jit_compile, bool):
-        return jit_compile, f"XLA {'on' if jit_compile else 'off'}: as asked (jit_compile=" \
-                            f"{jit_compile})"
-    if jit_compile != "auto":
-        raise InvalidParameterError(
-            f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
+        precisions = ("float32",)
+    labels = ("off", "on") if jit_compile == "auto" else ("on" if jit_compile else "off",)
+    candidates = [(policy, label) for policy in precisions for label in labels]
+    default = candidates[0]  # float32 (or the policy asked for), XLA off where a candidate
+    where = f"on this CPU ({cpu_description(cpu)})"
+    if len(candidates) == 1:
+        asked = ", ".join(
+            [f"mixed_precision={mixed_precision!r}"] * (fixed is not None)
+            + [f"jit_compile={jit_compile!r}"] * (jit_compile != "auto"))
+        return SpeedChoice(default[0], default[1] == "on", {},
+                           f"{default[0]}, XLA {default[1]}: the only candidate {where} ("
+                           f"{asked or 'no bfloat16'}); not measured")
     if build_model is None or batch_shape is None:
-        on = bool(gpus())
-        return on, f"XLA {'on' if on else 'off'}: {'a GPU' if on else 'a CPU, not measured'}"
-    choice = choose_jit_compile(build_model, batch_shape)
-    return choice.jit_compile, choice.reason
+        return SpeedChoice(default[0], default[1] == "on", {},
+                           f"{default[0]}, XLA {default[1]}: not measured {where} (no model "
+                           "or batch shape to time)")
+    batch_shape = tuple(int(n) for n in batch_shape)
+    probe = build_model()
+    key = (f"{cpu_description(cpu)} | TF {tf.__version__} | {probe.name} "
+           f"{probe.count_params()} params | batch {batch_shape} | fastest step")
+    del probe
+    if measure is None:
+        def measure(policy, jit):
+            return training_rate(build_model, batch_shape, policy, jit, classes=classes,
+                                 steps=steps)
+    found, how = _cached_rates(key, candidates, measure, cache)
+    best = max(candidates, key=lambda candidate: found[candidate])
+    rate, base = found[best], found[default]
+    margin = ""
+    if best != default and rate < base * (1 + SWITCH_MARGIN):
+        margin = f"; {rate / base - 1:+.0%} is within the {SWITCH_MARGIN:.0%} that a change needs"
+        best = default
+    figures = ", ".join(f"{found[(p, lab)]:.1f} images/s in {p} with XLA {lab}"
+                        for p, lab in candidates)
+    rates = {}
+    for (policy, label), value in found.items():
+        rates.setdefault(policy, {})[label] = value
+    return SpeedChoice(best[0], best[1] == "on", rates,
+                       f"{best[0]}, XLA {best[1]}: training ran at {figures} {where}; {how}"
+                       f"{margin}")

@@ -19,30 +19,26 @@ measured reason (the chapter shows each):
                    first epoch, then a cosine decay to zero (``warmup_cosine``)
     callbacks      the weights of the epoch with the lowest validation loss are
                    restored at the end (``keep_best_weights``)
-    speed          ``train``'s switches: mixed precision and XLA on a GPU, and on
-                   a CPU XLA only where it measured faster (``speed.choose_jit_compile``),
-                   in float32: bfloat16, faster on CPUs with AMX, is not tried
-                   (``try_bfloat16=False``), since this recipe's accuracy in
-                   bfloat16 has not been measured over seeds yet
+    speed          ``speed.choose_speed``: mixed precision and XLA on a GPU, and on
+                   a CPU XLA only where it measured faster, in float32: bfloat16,
+                   faster on CPUs with AMX, is not tried (``try_bfloat16=False``)
+                   until this recipe's accuracy in bfloat16 is measured over seeds
+                   on more than one CPU kind
                    (``benchmarks/train_digits.py --mixed-precision mixed_bfloat16``)
 
 ``train`` is the general function underneath: it builds a model from a
 function inside a ``tf.distribute`` strategy's scope and a precision policy,
-compiles it (with or without XLA) and fits it. ``resnet.train.speed`` holds the
-XLA choice and the device, precision and strategy helpers it uses.
+compiles it (with or without XLA) and fits it. ``resnet.train.speed`` decides the
+precision and XLA (``choose_speed``) and holds the device and strategy helpers.
 """
 
-import json
-import os
 import time
-from pathlib import Path
 from typing import NamedTuple
 
-import numpy as np
 from tensorflow import keras
 
 from ..validation import InvalidParameterError, check_int
-from . import speed
+from . import backup, speed
 
 SMALL_DATA_BN_MOMENTUM = 0.9  # forgets the initial statistics within two epochs of 33 steps
 PEAK_LEARNING_RATE = 3e-3
@@ -69,6 +65,7 @@ def train(
     initial_epoch=0,
     steps_per_epoch=None,
     try_bfloat16=True,
+    speed_choice=None,
 ):
     """Build, compile and fit a model with the fast-path and distribution switches.
 
@@ -85,13 +82,11 @@ def train(
             ``resnet.train.speed.default_strategy()``.
         mixed_precision: see ``resnet.train.speed.resolve_precision`` ("auto":
             ``mixed_float16`` on a GPU; on a CPU float32, or ``mixed_bfloat16``
-            where the CPU has AVX512-BF16 or AMX and it measured faster, timed
-            together with XLA by ``speed.choose_speed``).
+            where the CPU has AVX512-BF16 or AMX and it measured faster).
         jit_compile: True, False or "auto": on a GPU, XLA; on a CPU, XLA only
-            if it measured faster for this model and batch on this machine
-            (``speed.choose_jit_compile``; the decision is stored as
-            ``model.xla_choice``, a line that says why, and the precision as
-            ``model.dtype_policy``).
+            if it measured faster for this model and batch on this machine.
+            Both are decided together by ``speed.choose_speed``; the model
+            shows the outcome (``model.dtype_policy``, ``model.jit_compile``).
         optimizer: a function of no arguments returning a Keras optimizer
             (created inside the strategy's scope); None means Adam(1e-3).
         loss: the loss (the labels are integer classes by default).
@@ -102,6 +97,9 @@ def train(
             without end (None: one pass over ``train_data``).
         try_bfloat16: whether ``mixed_precision="auto"`` may choose bfloat16 on
             a CPU; False where the accuracy in bfloat16 is not known to match.
+        speed_choice: a ``speed.choose_speed`` decision made before (for a caller
+            that prints it, or trains several times); then ``mixed_precision``,
+            ``jit_compile`` and ``try_bfloat16`` are not read.
 
     Returns:
         (model, history): the trained model and ``fit``'s History.
@@ -117,25 +115,22 @@ def train(
             f"`lambda: keras.optimizers.SGD(0.1)`), got {type(optimizer).__name__}."
         )
     strategy = strategy if strategy is not None else speed.default_strategy()
-    policy = speed.resolve_precision(mixed_precision)
-    batch_shape = None
-    if train_data is not None:
-        batch_shape = train_data.element_spec[0].shape
-        batch_shape = None if None in batch_shape else tuple(batch_shape)
-    bfloat16_too = (mixed_precision == "auto" and try_bfloat16 and not speed.gpus()
-                    and speed.has_bfloat16() and batch_shape is not None)
-    if bfloat16_too:  # precision and XLA measured together: they interact
+    if speed_choice is None:
+        batch_shape = None
+        if train_data is not None:
+            batch_shape = tuple(train_data.element_spec[0].shape)
+            batch_shape = None if None in batch_shape else batch_shape
         with strategy.scope():
-            choice = speed.choose_speed(build_model, batch_shape,
-                                        precisions=("float32", "mixed_bfloat16"),
-                                        jit_compile=jit_compile)
-        policy = choice.mixed_precision
+            speed_choice = speed.choose_speed(build_model, batch_shape,
+                                              mixed_precision=mixed_precision,
+                                              jit_compile=jit_compile,
+                                              try_bfloat16=try_bfloat16)
+    elif not isinstance(speed_choice, speed.SpeedChoice):
+        raise InvalidParameterError(
+            "`speed_choice` must be what `resnet.train.speed.choose_speed` returns, got "
+            f"{type(speed_choice).__name__}.")
+    policy = speed_choice.mixed_precision
     with speed.precision_policy(policy), strategy.scope():
-        if bfloat16_too:
-            jit, reason = choice.jit_compile, choice.reason
-        else:
-            jit, reason = speed.resolve_jit_compile(
-                jit_compile, build_model, batch_shape if jit_compile == "auto" else None)
         model = build_model()
         if policy != "float32" and model.output.dtype != "float32":
             raise InvalidParameterError(
@@ -147,9 +142,8 @@ def train(
             optimizer=optimizer() if optimizer else keras.optimizers.Adam(1e-3),
             loss=loss,
             metrics=["accuracy"],
-            jit_compile=jit,
+            jit_compile=speed_choice.jit_compile,
         )
-        model.xla_choice = reason
     history = model.fit(train_data, epochs=epochs, validation_data=validation_data,
                         callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
                         steps_per_epoch=steps_per_epoch)
@@ -198,96 +192,15 @@ def keep_best_weights(epochs):
                                          restore_best_weights=True)
 
 
-# The files of a backup folder, named here only: ``python -m resnet train`` records the
-# settings of the run the backup belongs to (RUN_FILE); ``train_resnet50(backup_dir=...)``
-# writes Keras' BackupAndRestore files (the latest weights with the optimizer's state,
-# and the finished epochs) and the best epoch's weights. ``remove_backup`` deletes these
-# and nothing else.
-RUN_FILE = "run.json"
-_BEST_FILE = "best_weights.npz"
-BACKUP_FILES = (RUN_FILE, "latest.weights.h5", "latest.weights.h5.bkp",
-                "training_metadata.json", "training_metadata.json.bkp", _BEST_FILE,
-                f".{_BEST_FILE}.partial.npz")
-
-
-def finished_epochs(backup_dir):
-    """How many epochs the backup in ``backup_dir`` holds (0: none, or no backup)."""
-    for name in ("training_metadata.json", "training_metadata.json.bkp"):
-        try:
-            return int(json.loads((Path(backup_dir) / name).read_text())["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            continue
-    return 0
-
-
-def remove_backup(backup_dir):
-    """Delete the files of ``train_resnet50``'s backup, then the folder if it is empty."""
-    folder = Path(backup_dir)
-    for name in BACKUP_FILES:
-        (folder / name).unlink(missing_ok=True)
-    if folder.is_dir() and not any(folder.iterdir()):
-        folder.rmdir()
-
-
-class _ResumableKeepBest(keras.callbacks.EarlyStopping):
-    """``keep_best_weights`` that survives a restart: the best epoch's weights and
-    validation loss are also written to ``path`` and read back when training begins."""
-
-    def __init__(self, path, patience):
-        super().__init__(monitor="val_loss", patience=patience, restore_best_weights=True)
-        self.path = Path(path)
-
-    def on_train_begin(self, logs=None):
-        super().on_train_begin(logs)
-        if self.path.exists():
-            with np.load(self.path) as stored:
-                count = int(stored["count"])
-                self.best_weights = [stored[f"w{i}"] for i in range(count)]
-                self.best = float(stored["best"])
-                self.best_epoch = int(stored["best_epoch"])
-                self.best = None if np.isnan(self.best) else self.best
-
-    def on_epoch_end(self, epoch, logs=None):
-        before = self.best_weights
-        super().on_epoch_end(epoch, logs)
-        if self.best_weights is not before:  # a new best: store it, atomically
-            partial = self.path.with_name(f".{self.path.name}.partial.npz")
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            best = np.nan if self.best is None else float(self.best)
-            np.savez(partial, count=len(self.best_weights), best=best,
-                     best_epoch=self.best_epoch,
-                     **{f"w{i}": w for i, w in enumerate(self.best_weights)})
-            os.replace(partial, self.path)
-
-
-def resumable(batches, backup_dir, epochs, steps_per_epoch):
-    """What makes a run of ``epochs`` resumable from the backup in ``backup_dir``.
-
-    Returns:
-        (batches, keep_best, backup): the batches as one endless stream that skips
-        the epochs the backup holds (so that epoch k's shuffle and augmentation do
-        not depend on how many epochs this process has run: a resumed run sees what
-        it would have seen), give ``fit`` ``steps_per_epoch``; ``keep_best_weights``
-        that keeps the best epoch in the backup too; and Keras' ``BackupAndRestore``.
-        Pass them to ``fit`` as ``[keep_best, backup, ...]``: best weights first, so
-        that a kill between the two saves repeats an epoch rather than forgetting
-        that it was the best.
-    """
-    batches = batches.repeat().skip(finished_epochs(backup_dir) * steps_per_epoch)
-    keep_best = _ResumableKeepBest(Path(backup_dir) / _BEST_FILE, patience=epochs)
-    backup = keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True,
-                                              delete_checkpoint=False)
-    return batches, keep_best, backup
-
-
 class Run(NamedTuple):
     """What ``train_resnet50`` returns: the model (best weights), fit's History, the
-    seconds ``fit`` took, and the XLA decision (a line that says why)."""
+    seconds ``fit`` took, and the precision and XLA it trained with (a
+    ``speed.SpeedChoice``; print it for the line that says why)."""
 
     model: keras.Model
     history: keras.callbacks.History
     seconds: float
-    xla_choice: str
+    speed: speed.SpeedChoice
 
 
 def train_resnet50(
@@ -304,6 +217,7 @@ def train_resnet50(
     jit_compile="auto",
     mixed_precision="auto",
     strategy=None,
+    speed_choice=None,
     callbacks=(),
     verbose=0,
     initial_epoch=0,
@@ -322,20 +236,21 @@ def train_resnet50(
         seed: the model's initial weights, the shuffling and the augmentation
             (the split is the dataset's own).
         shift, rotation: the augmentation (0 and 0: none).
-        jit_compile, mixed_precision, strategy: see ``train``.
+        jit_compile, mixed_precision, strategy, speed_choice: see ``train``
+            (bfloat16 is not tried: this recipe's accuracy in it is unmeasured).
         callbacks: more Keras callbacks (e.g. ``BackupAndRestore``).
         verbose: ``fit``'s verbosity (1: a progress bar per epoch).
         initial_epoch: the epoch to start from (for resuming).
         backup_dir: a folder to back the run up to after every epoch (Keras'
             ``BackupAndRestore``, with the best epoch's weights beside it).
             Calling again with the same arguments after the process died
-            resumes after the last finished epoch (``finished_epochs`` says
-            which), with the same batches, augmentation and learning rates
+            resumes after the last finished epoch (``backup.finished_epochs``
+            says which), with the same batches, augmentation and learning rates
             as an uninterrupted run. The backup stays when the run ends:
-            save the model, then ``remove_backup(backup_dir)``.
+            save the model, then ``backup.remove(backup_dir)``.
 
     Returns:
-        A ``Run`` (model, history, seconds, xla_choice).
+        A ``Run`` (model, history, seconds, speed).
     """
     from ..model import ResNet50
 
@@ -356,17 +271,19 @@ def train_resnet50(
     def adam():
         return keras.optimizers.Adam(warmup_cosine(epochs, steps_per_epoch, peak_learning_rate))
 
+    if speed_choice is None:
+        speed_choice = speed.choose_speed(build, (batch_size, *dataset.input_shape),
+                                          mixed_precision=mixed_precision,
+                                          jit_compile=jit_compile, try_bfloat16=False)
     batches = training_batches(dataset, batch_size, seed=seed, shift=shift, rotation=rotation)
-    keep_best, steps = keep_best_weights(epochs), None
+    keeping, steps = [keep_best_weights(epochs)], None
     if backup_dir is not None:
         steps = steps_per_epoch
-        batches, keep_best, backup = resumable(batches, backup_dir, epochs, steps_per_epoch)
-        callbacks = [backup, *callbacks]
+        batches, keeping = backup.resumable(batches, backup_dir, epochs, steps_per_epoch)
     start = time.perf_counter()
     model, history = train(
         build, batches, epochs=epochs, validation_data=dataset.val, strategy=strategy,
-        mixed_precision=mixed_precision, jit_compile=jit_compile, optimizer=adam,
-        callbacks=[keep_best, *callbacks], verbose=verbose,
-        initial_epoch=initial_epoch, steps_per_epoch=steps, try_bfloat16=False,
+        speed_choice=speed_choice, optimizer=adam, callbacks=[*keeping, *callbacks],
+        verbose=verbose, initial_epoch=initial_epoch, steps_per_epoch=steps,
     )
-    return Run(model, history, time.perf_counter() - start, model.xla_choice)
+    return Run(model, history, time.perf_counter() - start, speed_choice)
