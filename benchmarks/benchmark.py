@@ -68,6 +68,10 @@ def _parse(argv):
                              "this machine's choices (default: on, off with --quick)")
     parser.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
                         help="XLA for the tuned run: measured (auto) or forced")
+    parser.add_argument("--mixed-precision", choices=("auto", "float32", "mixed_bfloat16",
+                                                      "mixed_float16"), default="auto",
+                        help="the precision policy of the tuned run: measured (auto, "
+                             "speed.choose_speed) or forced")
     parser.add_argument("--option-repeats", type=int, default=3,
                         help="timed repetitions of each fast-path switch (default: 3)")
     parser.add_argument("--peak-gflops", type=float, default=None,
@@ -239,7 +243,8 @@ def _tuned(args, log):
     images = tf.data.Dataset.from_tensors(x).repeat(3 * args.steps)
     jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
     choice = speed.choose_speed(lambda: _build("ours", args),
-                                (args.batch_size, *args.input_shape), jit_compile=jit)
+                                (args.batch_size, *args.input_shape), jit_compile=jit,
+                                mixed_precision=args.mixed_precision)
     log(f"the choice: {choice}")
     reference = _build("reference", args)  # compile's defaults: XLA off on a CPU, float32
     reference.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9),

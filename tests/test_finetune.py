@@ -1,15 +1,18 @@
 """``resnet.train.finetune``: a pretrained backbone under a new classifier, in two phases.
 
-Offline, on weights the tests make: ResNet50 at 32x32 with every weight random, BN
-moving statistics included (``checks.randomize_weights``), so that a statistic left
-unchanged cannot pass for the fresh 0 and 1. The images are the command line tests'
-patterned shapes (three classes, eight images each).
+Offline, on weights the tests make: at 32x32 with every weight random, BN moving
+statistics included (``checks.randomize_weights``), so that a statistic left unchanged
+cannot pass for the fresh 0 and 1. The recipe's runs use the small stand-in for ResNet50
+of ``small_resnet50.py`` (freezing and unfreezing do not depend on the depth);
+keras.applications' ResNet50 checks the loading of real weights files. The images are the
+command line tests' patterned shapes (three classes, eight images each).
 """
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import CLASSES, make_shape_classes
+from small_resnet50 import small_resnet50, use_small_resnet50
 from tensorflow import keras
 
 import resnet
@@ -22,7 +25,7 @@ FAST = dict(batch_size=6, jit_compile=False, seed=1)
 
 
 def _source(channels, classes, name="resnet50"):
-    model = resnet.ResNet50((32, 32, channels), classes=classes, seed=3, name=name)
+    model = small_resnet50((32, 32, channels), classes=classes, seed=3, name=name)
     checks.randomize_weights(model, seed=1)
     return model
 
@@ -47,20 +50,22 @@ def shapes(tmp_path_factory):
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     model = _source(channels=1, classes=5)
-    path = tmp_path_factory.mktemp("weights") / "pretrained.weights.h5"
-    model.save_weights(path)
+    path = tmp_path_factory.mktemp("weights") / "pretrained.keras"
+    model.save(path)
     return path, _backbone(model)
 
 
 @pytest.fixture(scope="module")
 def head_only(shapes, source):
-    return finetune.fine_tune_resnet50(shapes, source[0], head_epochs=1, epochs=0, **FAST)
+    with use_small_resnet50():
+        return finetune.fine_tune_resnet50(shapes, source[0], head_epochs=1, epochs=0, **FAST)
 
 
 @pytest.fixture(scope="module")
 def top_stage(shapes, source):
-    return finetune.fine_tune_resnet50(shapes, source[0], head_epochs=1, epochs=1,
-                                       unfreeze="conv5", **FAST)
+    with use_small_resnet50():
+        return finetune.fine_tune_resnet50(shapes, source[0], head_epochs=1, epochs=1,
+                                           unfreeze="conv5", **FAST)
 
 
 # The recipe -------------------------------------------------------------------------------
@@ -119,8 +124,9 @@ def test_imagenet_weights_travel_with_the_saved_model_as_its_preprocessing(tmp_p
         return batches(*args, preprocessing=preprocessing, **kwargs)
 
     monkeypatch.setattr(finetune, "batches", spy)
-    run = finetune.fine_tune_resnet50(photos, pretrained, head_epochs=1, epochs=0,
-                                      batch_size=3, jit_compile=False)
+    with use_small_resnet50():
+        run = finetune.fine_tune_resnet50(photos, pretrained, head_epochs=1, epochs=0,
+                                          batch_size=3, jit_compile=False)
     assert used and all(p is imagenet_caffe for p in used)  # what training ate
     assert run.imagenet and run.model.name == "resnet50_finetuned_imagenet"
     path = saving.save_model(run.model, tmp_path / "tuned.keras", class_names=photos.class_names)

@@ -1,14 +1,16 @@
-"""resnet.train.training and saving: the recipe, its XLA choice, zero-init residuals, saving.
+"""resnet.train.training and saving: the recipe's mechanisms, zero-init residuals, saving.
 
-One module-scoped run of the recipe (digits at 32x32, two epochs, XLA off so
-that the test does not spend a minute measuring) feeds the tests that need a
-trained model.
+One module-scoped run of the recipe (digits at 32x32, two epochs, XLA off so that
+nothing is measured, ResNet50 swapped for the small stand-in of ``small_resnet50.py``)
+feeds the tests that need a trained model. The recipe's accuracy is the training
+chapter's to show, with the real network.
 """
 
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from small_resnet50 import use_small_resnet50
 from tensorflow import keras
 
 import resnet
@@ -24,19 +26,21 @@ def digits():
 
 @pytest.fixture(scope="module")
 def trained(digits):
-    return training.train_resnet50(digits, epochs=EPOCHS, jit_compile=False, seed=0)
+    with use_small_resnet50():
+        return training.train_resnet50(digits, epochs=EPOCHS, jit_compile=False, seed=0)
 
 
 @pytest.mark.slow
-def test_a_short_recipe_run_beats_chance_by_a_wide_margin(trained, digits):
+def test_the_recipe_learns_and_keeps_its_best_epoch(trained, digits):
     history = trained.history.history
-    _, test_accuracy = trained.model.evaluate(digits.test, verbose=0)
-    # Chance is 10%; two epochs of the recipe measured 80-95% here. 50% leaves room for
-    # any seed and CPU while still failing a recipe that does not learn.
-    assert test_accuracy > 0.5, history
-    assert history["loss"][-1] < history["loss"][0]
+    assert history["loss"][-1] < history["loss"][0], history
+    # The model returned is the epoch of lowest validation loss: evaluated again on the
+    # validation split, it gives that loss (the same batches and weights, so only the order
+    # of float32 sums differs, ~1e-7; another epoch's loss differs by percents).
+    val_loss = trained.model.evaluate(digits.val, verbose=0)[0]
+    assert val_loss == pytest.approx(min(history["val_loss"]), rel=1e-4), history
     assert (trained.speed.mixed_precision, trained.speed.jit_compile) == ("float32", False)
-    assert trained.seconds > 0
+    assert str(trained.speed).startswith("float32, XLA off: ") and trained.seconds > 0
 
 
 def test_the_recipe_uses_full_augmented_batches(digits):
