@@ -1,16 +1,25 @@
-"""The training chapter's recipe over several seeds: how much one run's accuracy varies.
+"""Time to accuracy: the training chapter's recipe over several seeds, against the previous one.
 
-    python benchmarks/train_digits.py                 # 5 seeds, 12 epochs (about 10 minutes
-                                                      # on 2 AVX-512 EPYC cores)
+    python benchmarks/train_digits.py                      # both recipes, 5 seeds each
+    python benchmarks/train_digits.py --recipes current    # the package's recipe alone
     python benchmarks/train_digits.py --seeds 0 1 --epochs 2   # a smoke run
-    python benchmarks/train_digits.py --mixed-precision mixed_bfloat16   # the recipe in bf16
 
-Trains ``resnet.train.training.train_resnet50`` on the digits (``resnet.train.data.digits``,
-32x32 greyscale, the split fixed by seed 0) once per seed; the seed sets the
-initial weights, the shuffling and the augmentation. Prints one line per seed
-(test accuracy, images wrong, the epoch whose weights were kept, fit seconds),
-then the mean, minimum and maximum, the SVM baseline on the same split, and the
-machine and versions, as a Markdown table that can go into the book as it is.
+Trains ResNet50 from scratch on scikit-learn's digits (``resnet.train.data.digits``, the
+split fixed by seed 0) once per seed and recipe, the recipes taking turns seed by seed so
+that a machine that slows down slows both. The seed sets the initial weights, the
+shuffling and the augmentation. Each run's wall time is measured from the call to the
+trained model: the speed decision (cached after the first run), building, tracing or
+compiling, ``fit`` and restoring the best epoch's weights. Prints one line per run (test
+accuracy, images wrong, the epoch whose weights were kept, wall seconds, the precision
+and XLA used), then a Markdown table per recipe, the SVM baseline on the same split, and
+last, for each recipe, a line:
+
+    mean test accuracy X% over N seeds, mean wall time Y s per run (CPU ...)
+
+Recipes:
+    previous   the recipe of 2026-12-02: 32x32 images, 12 epochs, batch 32, Adam peaking
+               at 3e-3, float32 (``training.train_resnet50(mixed_precision="float32")``)
+    current    ``training.train_resnet50``'s defaults at ``training.RECIPE_IMAGE_SIZE``
 """
 
 import argparse
@@ -18,66 +27,84 @@ import os
 import platform
 import sys
 import time
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-SAMPLES = Path(__file__).resolve().parent.parent / "notebooks" / "images" / "digits"
+
+PREVIOUS = dict(image_size=32, epochs=12, batch_size=32, peak_learning_rate=3e-3,
+                mixed_precision="float32", label_smoothing=0.0)
+
+
+def recipes():
+    """{name: (image size, train_resnet50 keyword arguments)}."""
+    from resnet.train import training
+
+    previous = dict(PREVIOUS)
+    return {"previous": (previous.pop("image_size"), previous),
+            "current": (training.RECIPE_IMAGE_SIZE, {})}
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python benchmarks/train_digits.py",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
-    parser.add_argument("--epochs", type=int, default=12)
+    parser.add_argument("--recipes", nargs="+", choices=("previous", "current"),
+                        default=["previous", "current"])
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="override every recipe's epochs (for a smoke run)")
     parser.add_argument("--jit-compile", choices=["auto", "on", "off"], default="auto",
                         help="XLA: measured per machine (auto), or forced")
-    parser.add_argument("--mixed-precision", choices=["auto", "float32", "mixed_bfloat16",
-                                                      "mixed_float16"], default="auto",
-                        help="the precision policy (default: the recipe's, float32 on a CPU); "
-                             "compare the mean and spread over the seeds with float32's before "
-                             "letting the recipe train in 16 bits")
     args = parser.parse_args(argv)
 
     import numpy as np
     import tensorflow as tf
-    from sklearn.svm import SVC
     from tensorflow import keras
 
-    import resnet
+    from resnet.book import baseline
     from resnet.train import data, speed, training
 
-    digits = data.digits(image_size=32, batch_size=32, seed=0)
     jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
-    test = digits.arrays["test"]
-    samples = sorted(SAMPLES.glob("test_*.png"))  # chapter 6's digits; the name has the label
-    rows = []
-    print(f"| seed | test accuracy | wrong of 360 | best epoch | fit (s) | "
-          f"chapter 6's {len(samples)} digits right |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    chosen = {name: spec for name, spec in recipes().items() if name in args.recipes}
+    datasets = {size: data.digits(image_size=size, batch_size=32, seed=0)
+                for size, _ in chosen.values()}
+    results = {name: [] for name in chosen}
+    print("| recipe | seed | test accuracy | wrong of 360 | best epoch | wall (s) | speed |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for seed in args.seeds:
-        run = training.train_resnet50(digits, epochs=args.epochs, seed=seed, jit_compile=jit,
-                                      mixed_precision=args.mixed_precision)
-        predicted = run.model.predict(digits.test, verbose=0).argmax(axis=-1)
-        accuracy = float(np.mean(predicted == test.labels))
-        best = int(np.argmin(run.history.history["val_loss"])) + 1
-        rows.append((accuracy, run.seconds))
-        right = sum(p.label == Path(p.source).name[5] for p in resnet.evaluate(
-            run.model, samples, class_names=digits.class_names))
-        print(f"| {seed} | {accuracy:.1%} | {int(np.sum(predicted != test.labels))} | "
-              f"{best} of {args.epochs} | {run.seconds:.0f} | {right} |", flush=True)
-        keras.backend.clear_session()
-    accuracies = np.array([a for a, _ in rows])
-    seconds = np.array([s for _, s in rows])
-    print(f"| mean | {accuracies.mean():.1%} | | | {seconds.mean():.0f} |")
-    print(f"| min / max | {accuracies.min():.1%} / {accuracies.max():.1%} | | | "
-          f"{seconds.min():.0f} / {seconds.max():.0f} |")
-    flat = {name: split.images.reshape(len(split.images), -1) / 255.0
-            for name, split in digits.arrays.items()}
-    svm = SVC(C=10, gamma="scale").fit(flat["train"], digits.arrays["train"].labels)
-    print(f"\nSVM (RBF, C=10) on the same split: {svm.score(flat['test'], test.labels):.1%}")
-    print(f"{speed.cpu_description()}; {run.speed}")
+        for name, (size, kwargs) in chosen.items():
+            kwargs = dict(kwargs, jit_compile=jit)
+            if args.epochs is not None:
+                kwargs["epochs"] = args.epochs
+            digits = datasets[size]
+            start = time.perf_counter()
+            run = training.train_resnet50(digits, seed=seed, **kwargs)
+            wall = time.perf_counter() - start
+            accuracy = training.accuracy(run.model, digits)
+            wrong = round((1 - accuracy) * len(digits.arrays["test"].labels))
+            best = int(np.argmin(run.history.history["val_loss"])) + 1
+            epochs = len(run.history.history["val_loss"])
+            results[name].append((accuracy, wall))
+            print(f"| {name} | {seed} | {accuracy:.1%} | {wrong} | {best} of {epochs} | "
+                  f"{wall:.0f} | {run.speed.mixed_precision}, XLA "
+                  f"{'on' if run.speed.jit_compile else 'off'} |", flush=True)
+            keras.backend.clear_session()
+    cpu = speed.cpu_description()
+    print()
+    print("| recipe | mean test accuracy | min / max | mean wall (s) | min / max |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, rows in results.items():
+        accuracies, walls = np.array(rows).T
+        print(f"| {name} | {accuracies.mean():.1%} | {accuracies.min():.1%} / "
+              f"{accuracies.max():.1%} | {walls.mean():.0f} | {walls.min():.0f} / "
+              f"{walls.max():.0f} |")
+    any_size = next(iter(datasets.values()))
+    print(f"\nSVM (RBF, C=10) on the same split's raw pixels: "
+          f"{baseline.svm_accuracy(any_size):.1%}")
     print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
           f"Keras {keras.__version__}; {time.strftime('%Y-%m-%d')}")
+    for name, rows in results.items():
+        accuracies, walls = np.array(rows).T
+        print(f"{name}: mean test accuracy {accuracies.mean():.1%} over {len(rows)} seeds, "
+              f"mean wall time {walls.mean():.0f} s per run (CPU {cpu})")
     return 0
 
 

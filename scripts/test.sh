@@ -42,7 +42,7 @@ fi
 
 stage "browser install" bash scripts/install_browser.sh  # Debian's chromium, for test_browser
 stage "lint (ruff)" ruff check .
-stage "pytest (Keras 3)" pytest tests
+stage "pytest (Keras 3)" pytest tests --durations=20
 stage "doctests" "${doctests[@]}"
 stage "pytest (Keras 2 re-run)" env TF_USE_LEGACY_KERAS=1 pytest tests/test_blocks.py \
   tests/test_model.py tests/test_course_calls.py -p no:cacheprovider

@@ -89,32 +89,18 @@ def test_default_strategy_on_this_machine():
 
 
 @pytest.mark.slow
-def test_mixed_precision_accuracy_matches_float32_on_digits():
-    # Mixed precision is forced here: "auto" keeps float32 on a CPU. float16 on a
-    # CPU is slow but computes the same rounding as on a GPU, which is what matters.
-    # One run's accuracy on 360 test images varies by about a point with the seed
-    # alone (4 images), so each precision is trained from three seeds and judged
-    # on the validation and test splits together (720 images).
+def test_mixed_precision_trains_with_a_scaled_loss():
+    # The mechanism: under mixed_float16 Keras wraps the optimizer in a LossScaleOptimizer,
+    # so float16 gradients do not underflow, and the weights stay float32. Whether it costs
+    # accuracy is chapter 11's to show, over its whole training.
     digits = data.digits(image_size=8, batch_size=32, seed=0)
-    held_out = digits.val.concatenate(digits.test)
-    epochs, steps = 12, 34  # 1,077 training images in batches of 32
-    accuracy = {"float32": [], "mixed_float16": []}
-    for seed in (0, 1, 2):
-        for precision in accuracy:
-            keras.utils.set_random_seed(seed)
-            model, history = training.train(
-                small_resnet, digits.train, epochs=epochs, mixed_precision=precision,
-                jit_compile=False,
-                optimizer=lambda: keras.optimizers.Adam(
-                    keras.optimizers.schedules.CosineDecay(2e-3, epochs * steps)),
-            )
-            accuracy[precision].append(model.evaluate(held_out, verbose=0)[1])
-            # Converged, so that the comparison means something.
-            assert history.history["accuracy"][-1] > 0.98
-    mean = {precision: float(np.mean(values)) for precision, values in accuracy.items()}
-    print(f"held-out accuracy per seed: {accuracy}, mean: {mean}")
-    assert mean["float32"] > 0.95
-    assert abs(mean["mixed_float16"] - mean["float32"]) <= 0.01
+    keras.utils.set_random_seed(0)
+    model, history = training.train(small_resnet, digits.train, epochs=3,
+                                    mixed_precision="mixed_float16", jit_compile=False)
+    assert isinstance(model.optimizer, keras.mixed_precision.LossScaleOptimizer)
+    assert model.layers[1].compute_dtype == "float16" and model.layers[1].kernel.dtype == "float32"
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < 0.5 * losses[0], losses
 
 
 @pytest.mark.slow

@@ -106,7 +106,7 @@ def train_from_folder(data_dir, out, *, input_shape=(64, 64, 3), epochs=None, we
                                               epochs=epochs, unfreeze=unfreeze, **common)
         else:
             run = training.train_resnet50(dataset, epochs=epochs, **common)
-    accuracy = validation_accuracy(run.model, dataset, batch_size)
+    accuracy = training.accuracy(run.model, dataset, "val", batch_size=batch_size)
     say(f"Validation accuracy: {accuracy:.3f} on {len(dataset.arrays['val'].labels)} images "
         "(the epoch with the lowest validation loss).")
     say(f"Time: {run.seconds:.1f} s for {total - done} epoch(s) in this run.")
@@ -114,17 +114,6 @@ def train_from_folder(data_dir, out, *, input_shape=(64, 64, 3), epochs=None, we
     backup.remove(backup_dir)  # the phases' folders too, for a fine-tuning run
     say(f"Saved the model to {out} (class names inside it, for predict).")
     return run
-
-
-def validation_accuracy(model, dataset, batch_size=32):
-    """The model's accuracy on the dataset's validation images, in the preprocessing it
-    was trained with (ImageNet's for a model fine-tuned from ImageNet's weights)."""
-    from ..preprocessing import preprocessing_for
-    from .data import pipeline
-
-    batches = pipeline(*dataset.arrays["val"], image_size=dataset.input_shape[:2],
-                       batch_size=batch_size, preprocessing=preprocessing_for(model))
-    return float(model.evaluate(batches, verbose=0)[1])
 
 
 def _counts(dataset):

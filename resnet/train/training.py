@@ -150,6 +150,38 @@ def train(
     return model, history
 
 
+def accuracy(model, dataset, split="test", *, batch_size=64):
+    """The share of a ``resnet.train.data`` Dataset's ``split`` that ``model`` gets right.
+
+    The images go through the preprocessing the model was trained with
+    (``resnet.preprocessing_for``: ImageNet's for a model fine-tuned from ImageNet's
+    weights, [0, 1] otherwise); the model needs no compiling (a saved model loaded
+    again works too).
+
+    Args:
+        model: a Keras classifier, (B, H, W, C) -> (B, classes) probabilities.
+        dataset: what ``resnet.train.data.digits()``, ``image_folder()``, ... return.
+        split: "train", "val" or "test".
+        batch_size: images per prediction batch.
+
+    Returns:
+        A float in [0, 1].
+    """
+    import numpy as np
+
+    from ..preprocessing import preprocessing_for
+    from .data import pipeline
+
+    if split not in dataset.arrays:
+        raise InvalidParameterError(
+            f"`split` must be one of {sorted(dataset.arrays)}, got {split!r}.")
+    images, labels = dataset.arrays[split]
+    batches = pipeline(images, labels, image_size=dataset.input_shape[:2],
+                       batch_size=batch_size, preprocessing=preprocessing_for(model))
+    predicted = np.argmax(model.predict(batches.map(lambda x, y: x), verbose=0), axis=-1)
+    return float(np.mean(predicted == np.asarray(labels)))
+
+
 # ---------------------------------------------------------------------------
 # The recipe's parts
 # ---------------------------------------------------------------------------
