@@ -76,7 +76,7 @@ def main(argv=None):
                                          jit_compile=jit)
     pretrain = {
         "epochs": args.pretrain_epochs, "seconds": time.perf_counter() - start,
-        "test_accuracy": _accuracy(pretrained.model, source),
+        "test_accuracy": training.accuracy(pretrained.model, source),
     }
     print(f"Pretrained on the digits {', '.join(SOURCE)} ({len(source.arrays['train'].labels)} "
           f"images, {args.pretrain_epochs} epochs, {pretrain['seconds']:.0f} s): test accuracy "
@@ -113,7 +113,7 @@ def main(argv=None):
                         few, weights, head_epochs=head, epochs=rest, seed=seed,
                         batch_size=batch, jit_compile=jit)
                     epochs = head + rest
-                accuracy = _accuracy(run.model, few)
+                accuracy = training.accuracy(run.model, few)
                 runs.append({"k": k, "seed": seed, "method": method, "test_accuracy": accuracy,
                              "epochs": epochs, "steps": epochs * per_epoch,
                              "seconds": run.seconds})
@@ -138,13 +138,6 @@ def main(argv=None):
     print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
           f"Keras {keras.__version__}; {time.strftime('%Y-%m-%d')}")
     return 0
-
-
-def _accuracy(model, dataset):
-    import numpy as np
-
-    predicted = model.predict(dataset.test, verbose=0).argmax(axis=-1)
-    return float(np.mean(predicted == dataset.arrays["test"].labels))
 
 
 def _write(path, pretrain, runs, args):

@@ -217,7 +217,7 @@ def _parser():
     train.add_argument(
         "--input-shape", type=int, nargs=3, default=[64, 64, 3], metavar=("H", "W", "C"),
         help="the size images are resized to, and channels (default: 64 64 3; C=1: greyscale; "
-        "H and W at least 32)",
+        "the book trains its digits at 16 16 1)",
     )
     train.add_argument("--weights", metavar="imagenet|FILE",
                        help="fine-tune from pretrained weights: 'imagenet' (keras.applications'"

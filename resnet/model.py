@@ -37,7 +37,13 @@ from .validation import InvalidParameterError, check_int, check_ints, is_int
 # difference between the three networks) and every block's filters [F1, F2, F3].
 STAGE_BLOCKS = {50: (3, 4, 6, 3), 101: (3, 4, 23, 3), 152: (3, 8, 36, 3)}
 STAGE_FILTERS = ((64, 64, 256), (128, 128, 512), (256, 256, 1024), (512, 512, 2048))
-MIN_INPUT_SIZE = 32  # five stride-2 steps: 32x32 is the smallest input that keeps a 1x1 map
+# The smallest input: the arithmetic sets none beyond one pixel. conv1 (7x7, stride 2) sees
+# the image padded by 3 on each side and pool1 (3x3, stride 2) by 1, and the blocks' 3x3
+# convolutions pad 'same', so every layer maps a map of at least 1x1 to one of at least
+# 1x1. keras.applications asks for 32x32 or more, the size whose five halvings end at
+# exactly 1x1; below it conv5 (and, from 16 down, conv4) also runs on 1x1 maps, where a
+# 3x3 kernel sees only its centre. Small images are for small data (the 8x8 digits).
+MIN_INPUT_SIZE = 1
 
 
 def block_seed(seed, block):
@@ -90,8 +96,8 @@ def _check_model_args(input_shape, classes, seed, zero_init_residual, weights):
     height, width, channels = input_shape
     if height < MIN_INPUT_SIZE or width < MIN_INPUT_SIZE:
         raise InvalidParameterError(
-            f"`input_shape` must be at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} (the network "
-            f"halves the image five times), got {height}x{width}."
+            f"`input_shape` must be at least {MIN_INPUT_SIZE}x{MIN_INPUT_SIZE} (height and "
+            f"width are pixels), got {height}x{width}."
         )
     if channels < 1:
         raise InvalidParameterError(
@@ -193,7 +199,8 @@ def ResNet50(
     the same layer names and weights in the same order.
 
     Args:
-        input_shape: (height, width, channels); at least 32x32. (64, 64, 3) for
+        input_shape: (height, width, channels), any size (keras.applications asks for
+            32x32 or more; the book trains on 16x16 digits). (64, 64, 3) for
             RGB, (64, 64, 1) for greyscale, any other size.
         classes: number of classes of the softmax classifier (2 for binary).
         seed: the model's seed; every layer gets its own seed derived from it

@@ -118,8 +118,8 @@ def test_deeper_networks_share_the_builder():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [(dict(input_shape=(31, 64, 3)), "at least 32x32"),
-     (dict(input_shape=(64, 16, 3)), "at least 32x32"),
+    [(dict(input_shape=(0, 64, 3)), "at least 1x1"),
+     (dict(input_shape=(64, -16, 3)), "at least 1x1"),
      (dict(input_shape=(64, 64, 0)), "positive number of channels"),
      (dict(input_shape=(64, 64, -3)), "positive number of channels"),
      (dict(input_shape=(64, 64)), "three ints"),

@@ -39,18 +39,20 @@ def test_bad_switches_name_the_argument(call, match):
         call()
 
 
-def test_the_cpu_is_described_by_its_name_extensions_and_cores(tmp_path):
+def test_the_cpu_is_described_by_its_name_family_model_extensions_and_cores(tmp_path):
     cpuinfo = tmp_path / "cpuinfo"
     cpuinfo.write_text(
-        "processor\t: 0\nmodel name\t: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz\n"
+        "processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\n"
+        "model name\t: Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz\n"
         "cpu MHz\t\t: 2699.998\nflags\t\t: fpu avx avx2 fma avx512f avx512_bf16 amx_bf16 "
         "amx_tile amx_int8\n\nprocessor\t: 1\nmodel name\t: another\n")
     info = speed.cpu_info(cpuinfo)
     assert info.name == "Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz"  # the first core's
     assert info.mhz == 2699.998 and {"avx512f", "amx_tile"} <= info.flags and info.cores >= 1
+    assert (info.vendor, info.family, info.model) == ("GenuineIntel", 6, 143)
     assert speed.cpu_description(info) == (
-        f"Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz (AVX-512, AVX512-BF16, AMX, "
-        f"{info.cores} cores)")
+        f"Intel(R) Xeon(R) Platinum 8481C CPU @ 2.70GHz (family 6, model 143; AVX-512, "
+        f"AVX512-BF16, AMX; {info.cores} cores)")
     missing = speed.cpu_info(tmp_path / "none")  # not Linux: the name from platform
     assert missing.mhz is None and missing.flags == frozenset()
     assert "no AVX2" in speed.cpu_description(missing)

@@ -79,8 +79,8 @@ def digits(image_size=32, batch_size=32, seed=0, *, channels=1, val_fraction=0.2
     """The 1,797 handwritten digits of scikit-learn, 10 classes, no download.
 
     Args:
-        image_size: the side the 8x8 images are resized to (ResNet50 needs at
-            least 32), or (height, width).
+        image_size: the side the 8x8 images are resized to (the training
+            recipe's: 16), or (height, width).
         batch_size: images per batch.
         seed: fixes the split and the shuffling.
         channels: 1 (greyscale) or 3 (the grey value repeated, for RGB models).

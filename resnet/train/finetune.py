@@ -141,7 +141,7 @@ def pretrained_weights(weights, channels=None):
             found = weights_module.describe_file(path) or "no ResNet layers"
             raise ValueError(f"`weights` {str(weights)!r}: not the weights of a ResNet50 "
                              f"(read from the file: {found}).")
-        # Any input size loads the same kernels; 32x32 is the smallest, so the quickest.
+        # Any input size loads the same kernels; a small one builds quickest.
         # (ResNet50 names a model that gets keras.applications' ImageNet file *_imagenet.)
         source = ResNet50(input_shape=(32, 32, file_channels), classes=classes, weights=path)
     else:

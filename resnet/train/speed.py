@@ -6,7 +6,7 @@
     >>> speed.has_bfloat16() in (True, False)
     True
     >>> speed.cpu_description()  # doctest: +SKIP
-    'AMD EPYC 9B14 (AVX-512, AVX512-BF16, 2 cores)'
+    'AMD EPYC (family 26, model 2; AVX-512, AVX512-BF16; 2 cores)'
 
 ``resnet.train.training.train`` builds and compiles a model inside a ``tf.distribute``
 strategy's scope, under a precision policy, with or without XLA; this module
@@ -85,21 +85,30 @@ class CpuInfo(NamedTuple):
     name: the model name. cores: the logical cores this process may use. mhz:
     the first core's clock (None where unknown). flags: the CPU's feature flags
     as the kernel names them ("avx2", "avx512f", "avx512_bf16", "amx_tile", ...).
+    vendor: "AuthenticAMD", "GenuineIntel", ... family, model: the numbers ``lscpu``
+    prints as "CPU family" and "Model" (None where unknown): a virtual machine's model
+    name often says only "AMD EPYC", and these tell its generations apart (AMD family
+    23 is Zen 1 and 2, 25 Zen 3 and 4, 26 Zen 5).
     """
 
     name: str
     cores: int
     mhz: float | None
     flags: frozenset
+    vendor: str = ""
+    family: int | None = None
+    model: int | None = None
 
 
 def cpu_info(path="/proc/cpuinfo"):
-    """The CPU's model name, usable cores, clock and flags; the one reader of ``/proc/cpuinfo``.
+    """The CPU's model name, usable cores, clock, flags, vendor, family and model; the one
+    reader of ``/proc/cpuinfo``.
 
     Where the file is missing (not Linux), the name is Python's ``platform``'s
-    and the clock and flags are unknown.
+    and the rest is unknown.
     """
     name, mhz, flags = platform.processor() or platform.machine(), None, frozenset()
+    vendor, family, model = "", None, None
     try:
         with open(path) as f:
             for line in f:
@@ -112,10 +121,16 @@ def cpu_info(path="/proc/cpuinfo"):
                     mhz = float(value)
                 elif key == "flags":
                     flags = frozenset(value.split())
+                elif key == "vendor_id":
+                    vendor = value
+                elif key == "cpu family":
+                    family = int(value)
+                elif key == "model":
+                    model = int(value)
     except (OSError, ValueError):
         pass
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return CpuInfo(name, cores, mhz, flags)
+    return CpuInfo(name, cores, mhz, flags, vendor, family, model)
 
 
 def cpu_features(flags):
@@ -135,16 +150,20 @@ def cpu_features(flags):
 
 
 def cpu_description(info=None):
-    """The CPU's model name, its extensions (``cpu_features``) and its usable cores.
+    """The CPU in one line: its model name, family and model, extensions, usable cores.
+
+    The one description of a CPU in this book: every figure measured on a CPU names it
+    so.
 
     Args:
         info: a ``CpuInfo`` (default: ``cpu_info()``, this machine's).
 
-    >>> cpu_description(CpuInfo("AMD EPYC", 2, None, frozenset({"avx2", "fma"})))
-    'AMD EPYC (AVX2, 2 cores)'
+    >>> cpu_description(CpuInfo("AMD EPYC", 2, None, frozenset({"avx2", "fma"}), "", 23, 1))
+    'AMD EPYC (family 23, model 1; AVX2; 2 cores)'
     """
     info = info if info is not None else cpu_info()
-    return f"{info.name} ({', '.join(cpu_features(info.flags))}, {info.cores} cores)"
+    family = "" if info.family is None else f"family {info.family}, model {info.model}; "
+    return f"{info.name} ({family}{', '.join(cpu_features(info.flags))}; {info.cores} cores)"
 
 
 def default_strategy():
