@@ -192,7 +192,10 @@ def accuracy(model, dataset, split="test", *, batch_size=64):
     images, labels = dataset.arrays[split]
     batches = pipeline(images, labels, image_size=dataset.input_shape[:2],
                        batch_size=batch_size, preprocessing=preprocessing_for(model))
-    predicted = np.argmax(model.predict(batches.map(lambda x, y: x), verbose=0), axis=-1)
+    # Called eagerly, batch by batch: ``predict`` would trace a function for every model
+    # it meets (and warn of retracing when a notebook compares several).
+    predicted = np.concatenate([np.argmax(model(x, training=False), axis=-1)
+                                for x, _ in batches])
     return float(np.mean(predicted == np.asarray(labels)))
 
 
