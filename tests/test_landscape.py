@@ -117,3 +117,23 @@ def test_negative_curvature_share_of_known_surfaces():
 def test_bad_arguments_are_refused(model, batch, call, message):
     with pytest.raises(ValueError, match=message):
         call(model, *batch)
+
+
+def test_batch_statistics_normalise_a_filters_scale_away_and_are_restored(model, batch):
+    images, labels = batch
+    before = [w.copy() for w in model.get_weights()]
+    # A direction that scales the first convolution's kernel (BN follows it): step 1
+    # doubles it.
+    variables = landscape.landscape_variables(model)
+    double_first = [v.numpy() if i == 0 else np.zeros(v.shape, np.float32)
+                    for i, v in enumerate(variables)]
+    batch_mode = landscape.loss_surface(model, images, labels, [double_first], [0.0, 1.0],
+                                        batch_norm="batch")
+    stored = landscape.loss_surface(model, images, labels, [double_first], [0.0, 1.0])
+    # With the batch's statistics, BN divides the doubled output by its doubled deviation:
+    # only BN's epsilon (1e-3, against variances of order 0.1 here) is left to tell them
+    # apart, a change far under 1%. With the stored statistics nothing re-normalises, and
+    # the first layer's output doubles: the loss moves by tens of percent.
+    assert batch_mode[1] == pytest.approx(batch_mode[0], rel=1e-2)
+    assert abs(stored[1] - stored[0]) > 0.05 * stored[0]
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights(), strict=True))

@@ -22,10 +22,11 @@ direction is rescaled to the norm of the same filter of the trained weights,
 so that a step of 1 along it is as large as the weights themselves, filter by
 filter, whatever the scale of each layer.
 
-The loss is always computed with ``training=False``: batch normalisation uses
-the moving statistics stored in the model, and the function plotted is a fixed
-function of the weights. Every function here restores the model's weights
-before it returns, even on error.
+The loss is computed with ``training=False`` unless told: batch normalisation
+uses the moving statistics stored in the model, and the function plotted is a
+fixed function of the weights (``loss_surface(..., batch_norm="batch")``
+normalises each batch by its own statistics instead). Every function here
+restores the model's weights before it returns, even on error.
 """
 
 import numpy as np
@@ -102,7 +103,11 @@ def random_direction(model, seed=0):
     return filter_normalize([rng.standard_normal(w.shape) for w in weights], weights)
 
 
-def loss_surface(model, images, labels, directions, coordinates, *, batch_size=512):
+BATCH_NORM = ("inference", "batch")
+
+
+def loss_surface(model, images, labels, directions, coordinates, *, batch_size=512,
+                 batch_norm="inference"):
     """The loss at ``weights + a * d1 + b * d2`` for every a, b of ``coordinates``.
 
     Args:
@@ -113,6 +118,9 @@ def loss_surface(model, images, labels, directions, coordinates, *, batch_size=5
             or one for a 1-D slice.
         coordinates: 1-D array of step sizes along each direction.
         batch_size: images per forward pass.
+        batch_norm: "inference" (the stored moving statistics) or "batch" (each
+            forward pass of ``batch_size`` images normalised by its own mean and
+            variance, as in training; the moving statistics are restored after).
 
     Returns:
         float64 array (len(coordinates),) for one direction, or
@@ -131,7 +139,12 @@ def loss_surface(model, images, labels, directions, coordinates, *, batch_size=5
                 f"a direction must hold one array per landscape variable ({len(variables)}), "
                 "each of that variable's shape: use random_direction(model)."
             )
-    loss = _loss_function(model, images, labels, batch_size)
+    if batch_norm not in BATCH_NORM:
+        raise InvalidParameterError(
+            f"`batch_norm` must be one of {BATCH_NORM}, got {batch_norm!r}.")
+    loss = _loss_function(model, images, labels, batch_size,
+                          training=batch_norm == "batch")
+    everything = model.get_weights()  # training mode moves BN's moving statistics
     origin = [v.numpy() for v in variables]
     steps = [[np.asarray(d, dtype=np.float32) for d in direction] for direction in directions]
     shape = (len(coordinates),) * len(directions)
@@ -145,8 +158,7 @@ def loss_surface(model, images, labels, directions, coordinates, *, batch_size=5
                 variable.assign(moved)
             surface[index] = loss()
     finally:
-        for variable, w in zip(variables, origin, strict=True):
-            variable.assign(w)
+        model.set_weights(everything)
     return surface
 
 
@@ -241,7 +253,7 @@ def _check_coordinates(values, name="coordinates"):
     return values
 
 
-def _loss_function(model, images, labels, batch_size):
+def _loss_function(model, images, labels, batch_size, training=False):
     """A function of no arguments: the model's mean cross-entropy on the fixed images."""
     images = np.asarray(images, dtype=np.float32)
     labels = np.asarray(labels)
@@ -258,7 +270,7 @@ def _loss_function(model, images, labels, batch_size):
     @tf.function
     def summed_loss(x, y):
         # Inference mode: BN uses its stored moving statistics (see the module docstring).
-        probabilities = model(x, training=False)
+        probabilities = model(x, training=training)
         return tf.reduce_sum(keras.losses.sparse_categorical_crossentropy(y, probabilities))
 
     def loss():
