@@ -163,7 +163,8 @@ def cpu_description(info=None):
     """
     info = info if info is not None else cpu_info()
     family = "" if info.family is None else f"family {info.family}, model {info.model}; "
-    return f"{info.name} ({family}{', '.join(cpu_features(info.flags))}; {info.cores} cores)"
+    cores = f"{info.cores} core{'s' if info.cores != 1 else ''}"
+    return f"{info.name} ({family}{', '.join(cpu_features(info.flags))}; {cores})"
 
 
 def default_strategy():
