@@ -65,7 +65,7 @@ def head_only(shapes, source):
 def top_stage(shapes, source):
     with use_small_resnet50():
         return finetune.fine_tune_resnet50(shapes, source[0], head_epochs=1, epochs=1,
-                                           unfreeze="conv5", **FAST)
+                                           unfreeze="conv5", batch_norm="training", **FAST)
 
 
 # The recipe -------------------------------------------------------------------------------
@@ -106,6 +106,45 @@ def test_phase_2_trains_the_unfrozen_stage_bn_statistics_included_and_nothing_be
         new = top_stage.model.get_layer(name).get_weights()
         assert all(not np.array_equal(a, b) for a, b in zip(before[name], new, strict=True)), \
             name
+
+
+@pytest.fixture(scope="module")
+def on_features(shapes, source):
+    with use_small_resnet50():
+        return finetune.fine_tune_resnet50(shapes, source[0], head="features", head_epochs=3,
+                                           epochs=1, batch_norm="inference", **FAST)
+
+
+@pytest.mark.slow
+def test_a_head_on_features_trains_the_classifier_alone_from_the_models_own_start(
+        on_features, shapes, source):
+    _, before = source
+    assert len(on_features.head_history.history["loss"]) == 3
+    with use_small_resnet50():
+        fresh = finetune.pretrained_model(source[0], shapes.input_shape, len(CLASSES),
+                                          seed=FAST["seed"])
+    # Its start is the classifier fine_tune_resnet50 builds; training moved it.
+    kernel = on_features.model.get_layer(finetune.CLASSIFIER).get_weights()[0]
+    assert not np.array_equal(kernel, fresh.get_layer(finetune.CLASSIFIER).get_weights()[0])
+    assert _unchanged(before, fresh, before) == {name: True for name in before}
+
+
+@pytest.mark.slow
+def test_phase_2_with_bn_in_inference_mode_moves_the_convolutions_and_no_bn_array(
+        on_features, source):
+    _, before = source
+    same = _unchanged(before, on_features.model, before)
+    bn = [n for n in before if n.endswith("_bn")]
+    conv = [n for n in before if n.endswith("_conv")]
+    # Equality: a frozen BN layer is not updated at all (statistics, scale and offset).
+    assert all(same[n] for n in bn), [n for n in bn if not same[n]][:5]
+    assert not any(same[n] for n in conv), [n for n in conv if same[n]][:5]
+
+
+@pytest.mark.parametrize("argument, value", [("batch_norm", "frozen"), ("head", "cached")])
+def test_an_unknown_batch_norm_or_head_mode_is_named(shapes, source, argument, value):
+    with pytest.raises(ValueError, match=f"`{argument}` must be one of .*{value}"):
+        finetune.fine_tune_resnet50(shapes, source[0], **{argument: value}, **FAST)
 
 
 @pytest.mark.slow

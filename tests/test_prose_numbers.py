@@ -154,3 +154,76 @@ def test_numbers_in_prose_are_glued_or_sourced(page):
 ])
 def test_the_scan_finds_typed_numbers(text, expected):
     assert len(unsourced_numbers(text)) == expected, unsourced_numbers(text)
+
+
+# Comparisons ----------------------------------------------------------------------------
+# A sentence that quotes a glued result and calls it "above", "faster" or "converged"
+# makes a claim the next run can contradict. So in such a sentence the direction word is
+# glued too (chosen by the cell from the figures), or a code cell of the same notebook
+# tagged ``remove-cell`` asserts it and names the phrase in a comment, ``# prose: far
+# above chance``, or the sentence names its source (a quoted figure, as above).
+DIRECTION = re.compile(
+    r"\b(?:above|below|faster|slower|converged|converges|ahead|behind|better|worse"
+    r"|higher|lower|beats?|outperform\w*|more accurate|less accurate|exceeds?)\b",
+    re.IGNORECASE)
+# "the cell above", "its epochs below": where something is on the page, no comparison.
+POSITION = re.compile(
+    r"\b(?:cells?|tables?|runs?|trainings?|figures?|code|outputs?|epochs|lines?|lists?)\s+"
+    r"(?:above|below)\b", re.IGNORECASE)
+QUOTED = re.compile(r'"[^"]*"')
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z(*])")
+PROSE_CLAIM = re.compile(r"^\s*# prose: (.+?)\s*$", re.MULTILINE)
+
+
+def asserted_phrases(notebook):
+    """The phrases that hidden cells of ``notebook`` assert (``# prose: ...``)."""
+    phrases = []
+    for cell in nbformat.read(notebook, as_version=4).cells:
+        if (cell.cell_type == "code" and "remove-cell" in cell.metadata.get("tags", [])
+                and re.search(r"^\s*assert\b", cell.source, re.MULTILINE)):
+            phrases += [" ".join(p.split()) for p in PROSE_CLAIM.findall(cell.source)]
+    return phrases
+
+
+def typed_comparisons(text, asserted=()):
+    """The direction words typed into sentences that quote a glued result."""
+    problems = []
+    for block in blocks(text):
+        for sentence in SENTENCE.split(block):
+            if "{glue" not in sentence or SOURCE.search(sentence):
+                continue
+            flat = " ".join(sentence.split())
+            prose = POSITION.sub(" ", INLINE_CODE.sub(" ", ROLE.sub(" ", flat)))
+            prose = QUOTED.sub(" ", prose)  # "the network beats the SVM": a claim quoted
+            for phrase in asserted:
+                prose = prose.replace(phrase, " ")
+            problems += [f"{match.group(0)!r} in: {flat[:160]}"
+                         for match in DIRECTION.finditer(prose)]
+    return problems
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_comparisons_with_glued_results_are_glued_or_asserted(page):
+    notebook = ROOT / f"{page}.ipynb"
+    asserted = asserted_phrases(notebook) if notebook.exists() else []
+    problems = [problem for source in PAGES[page]
+                for problem in typed_comparisons(source, asserted)]
+    assert not problems, (
+        f"{page}: comparisons typed beside glued results (glue the word from the cell that "
+        "computes the figures, or assert it in a hidden cell with '# prose: <phrase>'):\n"
+        + "\n".join(problems))
+
+
+@pytest.mark.parametrize("text, asserted, expected", [
+    ("It reached {glue:text}`a:.1%`, above the SVM.", (), 1),
+    ("It reached {glue:text}`a:.1%`, {glue:text}`verdict` the SVM.", (), 0),
+    ("It reached {glue:text}`a:.1%`, far above chance.", ("far above chance",), 0),
+    ("The cell above printed {glue:text}`a:.1%`.", (), 0),
+    ("XLA ran {glue:text}`r:.1f` times faster on an AMD EPYC.", (), 0),
+    ("Deeper networks train slower.", (), 0),  # no glued result: a statement, not a run's
+    ("It took {glue:text}`s:.0f` s. It is faster.", (), 0),  # another sentence
+    ("First {glue:text}`a:.0f` s, then it converged.", (), 1),
+    ('It got {glue:text}`a:.1%`: "it beats the SVM" does not follow.', (), 0),
+])
+def test_the_scan_finds_typed_comparisons(text, asserted, expected):
+    assert len(typed_comparisons(text, asserted)) == expected, typed_comparisons(text, asserted)

@@ -26,10 +26,18 @@ so the recipe keeps its backbone and trains a new classifier on top of it:
                    training mode they would be re-estimated from a few small
                    batches, and a random classifier's first updates would sit on
                    features that have moved under it
+                   (``head="features"``: the backbone's features are computed
+                   once, unaugmented, and the classifier trains on them alone,
+                   which is the same model in far less time)
     phase 2        ``epochs`` epochs: the layers from stage ``unfreeze`` up train
-                   too, BN statistics included, at the lower ``learning_rate``
-                   decaying to zero along a cosine, so that the pretrained
-                   weights move a little rather than being trained over
+                   too, at the lower ``learning_rate`` decaying to zero along a
+                   cosine, so that the pretrained weights move a little rather
+                   than being trained over. ``batch_norm`` says what their BN
+                   layers do: "training" (batch statistics, moving averages and
+                   scales updating) or "inference" (frozen: the pretrained
+                   statistics, scales and offsets, as in phase 1). The default,
+                   ``PHASE_2_BATCH_NORM``, is the one that scored higher in
+                   chapter 7's sweep (``benchmarks/transfer_digits.py``)
     preprocessing  what the weights were trained with: ImageNet's (``imagenet_caffe``)
                    for ImageNet weights, [0, 1] pixels otherwise. The model's name
                    ends in "_imagenet" for the first, so ``resnet.preprocessing_for``,
@@ -62,6 +70,11 @@ LEARNING_RATE = 1e-4  # a tenth of the head's: the pretrained weights should mov
 STAGES = ("conv2", "conv3", "conv4", "conv5")
 CLASSIFIER = "predictions"
 AUGMENTATIONS = ("auto", "photos", "shifts", None)
+HEADS = ("augmented", "features")
+BATCH_NORM = ("training", "inference")
+# Phase 2's BN mode: the one that scored higher in chapter 7's sweep (over every k, seed
+# and backbone of benchmarks/transfer_digits.py; a test checks it against the results).
+PHASE_2_BATCH_NORM = "inference"
 
 
 class FineTuned(NamedTuple):
@@ -192,10 +205,18 @@ def _check_unfreeze(unfreeze):
             f"train) or None, got {unfreeze!r}.")
 
 
-def set_trainable(model, unfreeze):
+def _check_choice(value, name, allowed):
+    if value not in allowed:
+        raise InvalidParameterError(f"`{name}` must be one of {allowed}, got {value!r}.")
+
+
+def set_trainable(model, unfreeze, batch_norm="training"):
     """Freeze the backbone below stage ``unfreeze``: None freezes all of it (the
-    classifier alone trains), "all" none of it, "conv5" all but conv5, and so on."""
+    classifier alone trains), "all" none of it, "conv5" all but conv5, and so on.
+    ``batch_norm="inference"`` freezes every BN layer too (a frozen layer runs in
+    inference mode in Keras); "training" lets those of the training stages train."""
     _check_unfreeze(unfreeze)
+    _check_choice(batch_norm, "batch_norm", BATCH_NORM)
     first = None if unfreeze is None else (0 if unfreeze == "all" else STAGES.index(unfreeze))
     for layer in model.layers:
         if layer.name == CLASSIFIER:
@@ -207,6 +228,75 @@ def set_trainable(model, unfreeze):
         else:
             stage = layer.name.split("_")[0]
             layer.trainable = stage in STAGES and STAGES.index(stage) >= first
+        if batch_norm == "inference" and isinstance(layer, keras.layers.BatchNormalization):
+            layer.trainable = False
+
+
+def pretrained_model(weights, input_shape, classes, *, seed=0,
+                     bn_momentum=training.SMALL_DATA_BN_MOMENTUM, name=None):
+    """``resnet.ResNet50`` at ``input_shape`` with a new classifier of ``classes``
+    outputs, every other layer given the pretrained weights: the model that
+    ``fine_tune_resnet50`` trains.
+
+    Args:
+        weights: anything ``fine_tune_resnet50`` takes (see ``pretrained_weights``).
+        input_shape: (height, width, channels) of the images to fine-tune on.
+        classes: outputs of the new classifier.
+        seed: the new classifier's initial weights.
+        bn_momentum: momentum of the BN moving averages, when they train.
+        name: the model's name (None: "resnet50_finetuned", with "_imagenet"
+            appended for ImageNet's weights).
+    """
+    from ..model import ResNet50
+
+    pretrained = pretrained_weights(weights, channels=input_shape[-1])
+    if name is None:
+        name = "resnet50_finetuned" + (IMAGENET_SUFFIX if pretrained.imagenet else "")
+    model = ResNet50(input_shape=input_shape, classes=classes, seed=seed,
+                     bn_momentum=bn_momentum, name=name)
+    for layer_name, values in pretrained.layers.items():
+        model.get_layer(layer_name).set_weights(values)
+    return model
+
+
+def train_head_on_features(model, dataset, *, preprocessing, epochs, batch_size=32,
+                           learning_rate=HEAD_LEARNING_RATE, seed=0, verbose=0):
+    """Phase 1 on features computed once: the classifier of ``model`` trained alone.
+
+    The backbone (every layer up to ``avg_pool``, BN in inference mode) turns the
+    training and validation images into 2,048 numbers each, once; a copy of the
+    classifier then trains on those for ``epochs`` epochs (Adam at
+    ``learning_rate``, the epoch of lowest validation loss kept), and its weights go
+    back into ``model``. Without augmentation this is exactly phase 1 on the frozen
+    network, at the cost of one forward pass per image instead of one per epoch.
+
+    Returns:
+        The classifier's ``fit`` History; ``model`` is changed in place.
+    """
+    from . import data
+
+    check_int(epochs, "epochs")
+    backbone = keras.Model(model.input, model.get_layer("avg_pool").output)
+    features = {}
+    for split in ("train", "val"):
+        images, labels = dataset.arrays[split]
+        batches = data.pipeline(images, labels, image_size=dataset.input_shape[:2],
+                                batch_size=256, preprocessing=preprocessing)
+        features[split] = (backbone.predict(batches, verbose=0), labels)
+    classifier = model.get_layer(CLASSIFIER)
+    head = keras.Sequential([
+        keras.Input(features["train"][0].shape[1:]),
+        keras.layers.Dense(classifier.units, activation="softmax", name=CLASSIFIER,
+                           dtype="float32")])
+    head.layers[-1].set_weights(classifier.get_weights())  # the model's own start
+    head.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                 loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    keras.utils.set_random_seed(seed)  # the shuffling
+    history = head.fit(*features["train"], batch_size=batch_size, epochs=epochs,
+                       validation_data=features["val"], shuffle=True, verbose=verbose,
+                       callbacks=[training.keep_best_weights(epochs)])
+    classifier.set_weights(head.layers[-1].get_weights())
+    return history
 
 
 def batches(dataset, *, preprocessing, batch_size=32, seed=0, augmentation="auto"):
@@ -248,6 +338,8 @@ def fine_tune_resnet50(
     head_learning_rate=HEAD_LEARNING_RATE,
     learning_rate=LEARNING_RATE,
     bn_momentum=training.SMALL_DATA_BN_MOMENTUM,
+    batch_norm=PHASE_2_BATCH_NORM,
+    head="augmented",
     augmentation="auto",
     seed=0,
     jit_compile="auto",
@@ -274,6 +366,12 @@ def fine_tune_resnet50(
         head_learning_rate: Adam's learning rate in phase 1.
         learning_rate: Adam's starting learning rate in phase 2 (cosine decay to 0).
         bn_momentum: momentum of the BN moving averages in phase 2.
+        batch_norm: what phase 2's BN layers do: "training" (they normalise each
+            batch by its own statistics, update their moving averages and learn
+            their scales) or "inference" (frozen, as pretrained).
+        head: phase 1 on "augmented" batches through the frozen network, or on
+            "features" computed once (unaugmented; far faster, the same model
+            when there is no augmentation).
         augmentation: "auto", "photos", "shifts" or None.
         seed: the classifier's initial weights, the shuffling and the augmentation.
         jit_compile, mixed_precision, strategy, speed_choice: see ``training.train``
@@ -297,12 +395,15 @@ def fine_tune_resnet50(
     if head_epochs + epochs == 0:
         raise InvalidParameterError("`head_epochs` and `epochs` must not both be 0.")
     _check_unfreeze(unfreeze)
+    _check_choice(batch_norm, "batch_norm", BATCH_NORM)
+    _check_choice(head, "head", HEADS)
     n_train = len(dataset.arrays["train"].labels)
     if n_train < batch_size:
         raise InvalidParameterError(
             f"`batch_size` ({batch_size}) must not exceed the training images ({n_train}).")
     steps_per_epoch = n_train // batch_size
-    pretrained, imagenet, _, _ = pretrained_weights(weights, channels=dataset.input_shape[-1])
+    weights = pretrained_weights(weights, channels=dataset.input_shape[-1])  # loaded once
+    imagenet = weights.imagenet
     classes = len(dataset.class_names)
     # Each phase reads its own stream of batches (phase 2 from seed + 1, not a replay of
     # phase 1's epochs), in the preprocessing the weights expect.
@@ -325,11 +426,8 @@ def fine_tune_resnet50(
     def build():
         nonlocal model
         if model is None:
-            name = "resnet50_finetuned" + (IMAGENET_SUFFIX if imagenet else "")
-            model = ResNet50(input_shape=dataset.input_shape, classes=classes, seed=seed,
-                             bn_momentum=bn_momentum, name=name)
-            for layer_name, values in pretrained.items():
-                model.get_layer(layer_name).set_weights(values)
+            model = pretrained_model(weights, dataset.input_shape, classes, seed=seed,
+                                     bn_momentum=bn_momentum)
         return model
 
     phases = (
@@ -343,6 +441,14 @@ def fine_tune_resnet50(
         if not phase_epochs:
             histories.append(None)
             continue
+        if trainable is None and head == "features":
+            start = time.perf_counter()
+            histories.append(train_head_on_features(
+                build(), dataset, preprocessing=preprocessing, epochs=phase_epochs,
+                batch_size=batch_size, learning_rate=head_learning_rate, seed=seed,
+                verbose=verbose))
+            seconds += time.perf_counter() - start
+            continue
         stream = streams[folder]
         keeping, steps = [training.keep_best_weights(phase_epochs)], None
         if backup_dir is not None:
@@ -352,7 +458,8 @@ def fine_tune_resnet50(
 
         def build_phase(trainable=trainable):
             built = build()
-            set_trainable(built, trainable)
+            set_trainable(built, trainable,
+                          batch_norm="training" if trainable is None else batch_norm)
             return built
 
         if verbose:
