@@ -26,7 +26,7 @@ sys.path.insert(0, str(SCRIPT.parent))
 import transfer_digits  # noqa: E402
 
 TINY = ["--ks", "1", "--seeds", "0", "--backbones", "0", "--pretrain-epochs", "1",
-        "--scratch-steps", "1", "--head-epochs", "1", "--steps", "1",
+        "--scratch-steps", "1", "--head-epochs", "1", "--steps", "1", "--bn-ks", "1",
         "--methods", transfer_digits.SCRATCH, transfer_digits.HEAD,
         transfer_digits.BN_INFERENCE]
 
