@@ -227,3 +227,77 @@ def test_comparisons_with_glued_results_are_glued_or_asserted(page):
 ])
 def test_the_scan_finds_typed_comparisons(text, asserted, expected):
     assert len(typed_comparisons(text, asserted)) == expected, typed_comparisons(text, asserted)
+
+
+# Ranges and machines ---------------------------------------------------------------------
+# A range typed into prose ("0.02 to 0.07", "2.5 to 13.5 times") is a summary of runs the
+# page does not hold: the next run falls outside it and the sentence is false. A range is
+# computed from a shipped results file and glued, whatever its source.
+TYPED_RANGE = re.compile(
+    r"(?<![\w.,])\d+(?:\.\d+)?\s*%?\s*(?:to|-|–)\s*\d+(?:\.\d+)?\s*"
+    r"(?:%|times\b|x\b|s\b|ms\b|images/s|points\b|steps\b|GFLOP/s)",
+    re.IGNORECASE)
+
+
+def typed_matches(text, pattern):
+    """What ``pattern`` finds in ``text``'s prose (glued values and code left out)."""
+    problems = []
+    for block in blocks(text):
+        prose = INLINE_CODE.sub(" ", ROLE.sub(" ", block))
+        problems += [f"{match.group(0)!r} in: {' '.join(block.split())[:160]}"
+                     for match in pattern.finditer(prose)]
+    return problems
+
+
+def typed_ranges(text):
+    """The numeric ranges typed into ``text``'s prose."""
+    return typed_matches(text, TYPED_RANGE)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_no_range_is_typed_into_prose(page):
+    problems = [problem for source in PAGES[page] for problem in typed_ranges(source)]
+    assert not problems, f"{page}: ranges typed into prose (glue them from a file):\n" + (
+        "\n".join(problems))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("residual-32's share ran from 0.02 to 0.07 times the plain one's", 1),
+    ("between 95.8% to 98.1% over seeds", 1),
+    ("plain-32 rose on 15-17 steps", 1),
+    ("from {glue:text}`low:.1%` to {glue:text}`high:.1%`", 0),
+    ("chapters 1 to 4 build the network", 0),
+    ("the 8x8 digits, resized to 16x16", 0),
+])
+def test_the_scan_finds_typed_ranges(text, expected):
+    assert len(typed_ranges(text)) == expected, typed_ranges(text)
+
+
+# Per-CPU lore (kernels, vector units, CPU models) lives in chapter 11 and the Performance
+# appendix, glued from resnet/book/results/cpu_measurements.json. Another chapter names
+# only the machine that produced its own outputs, and that name is glued.
+MACHINE_LORE = re.compile(
+    r"\b(?:EPYC|Xeon|AVX\w*|AMX|oneDNN|lscpu|Zen \d|Conv2DBackpropInput)\b")
+LORE_PAGES = ("notebooks/11_faster_training", "book/performance", "book/references")
+
+
+def machine_lore(text):
+    """CPU names and kernel lore typed into ``text``'s prose (glued names left out)."""
+    return typed_matches(text, MACHINE_LORE)
+
+
+@pytest.mark.parametrize("page", [page for page in PAGES if page not in LORE_PAGES])
+def test_chapters_leave_machine_lore_to_the_appendix(page):
+    problems = [problem for source in PAGES[page] for problem in machine_lore(source)]
+    assert not problems, (
+        f"{page}: per-CPU lore on a reader's page (move it to chapter 11 or the "
+        "Performance appendix, or glue the page's own machine):\n" + "\n".join(problems))
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("On an AVX-512 EPYC XLA only adds work.", 2),
+    ("The run ran on {glue:text}`cpu`.", 0),
+    ("oneDNN picks other kernels.", 1),
+])
+def test_the_scan_finds_machine_lore(text, expected):
+    assert len(machine_lore(text)) == expected, machine_lore(text)

@@ -1,7 +1,7 @@
 """The book as a reader meets it: true, linked chapter references; solutions that stay
 inside their dropdowns; figures with a numbered caption, alt text and legible text.
 
-The cross-references are read from the sources (the notebooks' markdown and book/*.md);
+The cross-references are read from the sources (the notebooks' markdown and book/);
 dropdowns, captions and alt text from the built HTML, since that is what a reader gets.
 Each check is shown to catch a broken copy.
 """
@@ -18,7 +18,7 @@ from conftest import load_toc
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
-PAGES = sorted((ROOT / "book").glob("*.md"))
+PAGES = sorted((ROOT / "book").glob("*.md")) + sorted((ROOT / "book").glob("*.ipynb"))
 SOURCES = NOTEBOOKS + PAGES
 
 # Chapters not fixed yet (issue #14); see the module docstring.
