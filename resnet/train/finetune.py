@@ -6,10 +6,12 @@
     >>> run.model.name                                                        # doctest: +SKIP
     'resnet50_finetuned_imagenet'
 
-With a few hundred images of your own, training from scratch (``train_resnet50``)
-is the wrong tool: 23 million weights learn little from so few examples. A network
-pretrained on many images already computes features that serve other classes too,
-so the recipe keeps its backbone and trains a new classifier on top of it:
+Fine-tuning pays when the pretrained network saw many images related to yours (e.g.
+ImageNet's photos, for photos of your own); from a small or unrelated source,
+training from scratch (``train_resnet50``) can do as well or better, as chapter 7
+measures on the digits, where it does so from 5 images a class. A network
+pretrained on many related images already computes features that serve other
+classes too, so the recipe keeps its backbone and trains a new classifier on top of it:
 
     weights        where the backbone comes from: "imagenet" (keras.applications'
                    ImageNet weights, downloaded once), a weights file saved from a

@@ -439,5 +439,5 @@ def choose_speed(build_model=None, batch_shape=None, *, mixed_precision="auto",
     for (policy, label), value in found.items():
         rates.setdefault(policy, {})[label] = value
     return SpeedChoice(best[0], best[1] == "on", rates,
-                       f"{best[0]}, XLA {best[1]}: training ran at {figures} {where}; {how}"
+                       f"{best[0]}, XLA {best[1]}: training ran at {figures}, {where}; {how}"
                        f"{margin}")

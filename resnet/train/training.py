@@ -30,10 +30,10 @@ measured reason (the chapter shows each):
                    restored at the end (``keep_best_weights``)
     speed          ``speed.choose_speed``: mixed precision and XLA on a GPU, and on
                    a CPU XLA only where it measured faster, in float32: bfloat16 is
-                   not tried (``try_bfloat16=False``), since at 16x16 a step is bound
-                   by its fixed costs, not by arithmetic (on an Intel Xeon with AMX a
-                   step of batch 32 took 259 ms in mixed_bfloat16 against 213 in
-                   float32)
+                   not tried (``try_bfloat16=False``) because the recipe's accuracy in
+                   it is unmeasured (nor was it faster at 16x16 where it was timed:
+                   259 ms a step of batch 32 against 213 in float32 on an Intel Xeon
+                   with AMX)
 
 ``benchmarks/train_digits.py`` measures its time to accuracy over seeds against the
 previous recipe (the same at 32x32); the training chapter shows the figures.
