@@ -27,7 +27,9 @@ FLOPs: one multiply-accumulate is 2 FLOPs; a training step costs about three
 forward passes, so 6 x MACs per image, inference 2 x MACs. Only Conv2D and
 Dense layers are counted (``resnet.book.cost.multiply_accumulates``). The CPU's peak is
 estimated as cores x clock x FLOPs per cycle (32 fp32 FLOPs per cycle for two
-256-bit FMA units with AVX2, 64 with AVX-512); pass --peak-gflops to override.
+256-bit FMA units with AVX2, and with AVX-512 on AMD's Zen 4, which runs it on 256-bit
+units; 64 with AVX-512 on two 512-bit units, Intel's and Zen 5's); pass --peak-gflops to
+override.
 """
 
 import argparse
@@ -43,6 +45,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def _parse(argv):
+    from resnet.train.speed import XLA_CHOICES
+
     parser = argparse.ArgumentParser(
         prog="python benchmarks/benchmark.py",
         description="Measure resnet.ResNet50 against keras.applications.ResNet50.",
@@ -66,7 +70,7 @@ def _parse(argv):
     parser.add_argument("--tuned", action=argparse.BooleanOptionalAction, default=None,
                         help="also time keras.applications as documented against ours with "
                              "this machine's choices (default: on, off with --quick)")
-    parser.add_argument("--jit-compile", choices=("auto", "on", "off"), default="auto",
+    parser.add_argument("--jit-compile", choices=XLA_CHOICES, default="auto",
                         help="XLA for the tuned run: measured (auto) or forced")
     parser.add_argument("--mixed-precision", choices=("auto", "float32", "mixed_bfloat16",
                                                       "mixed_float16"), default="auto",
@@ -98,10 +102,20 @@ def _parse(argv):
 
 # ---------------------------------------------------------------- the machine
 
-def _fp32_flops_per_cycle(flags):
-    """fp32 FLOPs per cycle per core from the CPU's flags (the peak estimate's factor)."""
+def _fp32_flops_per_cycle(cpu):
+    """fp32 FLOPs per cycle per core of a CPU (a ``speed.CpuInfo``): the peak's factor.
+
+    Two FMA units a core, each lane 2 FLOPs a cycle: 512-bit units with AVX-512 (64),
+    except on AMD's Zen 4 (family 25 with AVX-512), which runs AVX-512 on 256-bit units
+    (32); 256-bit units with AVX2 and FMA (32). An AVX2-only EPYC of family 23 counts as
+    Zen 2 (32): a virtual machine's generic "AMD EPYC" (model 1) hides a Zen 1's 128-bit
+    units (16).
+    """
+    flags = cpu.flags
     if "avx512f" in flags:
-        return 64  # two 512-bit FMA units: 2 x 16 lanes x 2 FLOPs
+        if cpu.vendor == "AuthenticAMD" and cpu.family == 25:
+            return 32  # Zen 4: AVX-512 on two 256-bit FMA units, 2 x 8 lanes x 2 FLOPs
+        return 64  # two 512-bit FMA units (Intel Xeon, Zen 5): 2 x 16 lanes x 2 FLOPs
     if "avx2" in flags and "fma" in flags:
         return 32  # two 256-bit FMA units: 2 x 8 lanes x 2 FLOPs
     if "avx" in flags:
@@ -109,23 +123,29 @@ def _fp32_flops_per_cycle(flags):
     return 8
 
 
-def _device(args):
-    """A description of the device and its fp32 peak in GFLOP/s (None if unknown)."""
+def _cpu_peak(cpu):
+    """A CPU's estimated fp32 peak in GFLOP/s and how it was estimated (None, None where
+    its clock is unknown)."""
+    if cpu.mhz is None:
+        return None, None
+    per_cycle = _fp32_flops_per_cycle(cpu)
+    peak = cpu.cores * cpu.mhz / 1000 * per_cycle
+    return peak, f"{cpu.cores} cores x {cpu.mhz / 1000:.2f} GHz x {per_cycle} fp32 FLOPs/cycle"
+
+
+def _device(args, cpu=None):
+    """A description of the device, its fp32 peak in GFLOP/s (None if unknown) and how the
+    peak was found. ``cpu``: a ``speed.CpuInfo`` (default: this machine's)."""
     from resnet.train import speed
 
     if speed.gpus():
         given = "given" if args.peak_gflops else None
         return f"GPU: {speed.device_name()}", args.peak_gflops, given
-    cpu = speed.cpu_info()
+    cpu = cpu if cpu is not None else speed.cpu_info()
     device = f"CPU: {speed.cpu_description(cpu)}"  # the name, AVX2/AVX-512/AMX, the cores
     if args.peak_gflops:
         return device, args.peak_gflops, "given"
-    if cpu.mhz is None:
-        return device, None, None
-    per_cycle = _fp32_flops_per_cycle(cpu.flags)
-    peak = cpu.cores * cpu.mhz / 1000 * per_cycle
-    how = f"{cpu.cores} cores x {cpu.mhz / 1000:.2f} GHz x {per_cycle} fp32 FLOPs/cycle"
-    return device, peak, how
+    return (device, *_cpu_peak(cpu))
 
 
 # ---------------------------------------------------------------- timing
@@ -173,6 +193,25 @@ def _infer_rate(model, x, steps):
     return steps * int(x.shape[0]) / (time.perf_counter() - start)
 
 
+def _steal_seconds():
+    """CPU seconds the hypervisor ran something else while this virtual machine's cores
+    wanted to run (the "steal" column of /proc/stat, all cores); 0 where unknown.
+
+    A repetition that lost seconds to the host is slower for reasons outside the network:
+    the logs say so, and the tables keep the fastest repetitions or the medians.
+    """
+    try:
+        with open("/proc/stat") as f:
+            return int(f.readline().split()[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def _stolen(since):
+    stolen = _steal_seconds() - since
+    return f"; {stolen:.1f} s taken by the host (steal)" if stolen >= 0.05 else ""
+
+
 def _compare(args, log):
     """Time ours and the reference in turns; return per-model lists of images/s."""
     x, y = _batch(args)
@@ -185,13 +224,14 @@ def _compare(args, log):
     rates = {which: {"training": [], "inference": []} for which in models}
     for rep in range(args.repeats):
         order = ("ours", "reference") if rep % 2 == 0 else ("reference", "ours")
+        steal = _steal_seconds()
         for which in order:
             rates[which]["training"].append(_train_rate(models[which], x, y, args.steps))
         for which in order:
             rates[which]["inference"].append(_infer_rate(models[which], x, 3 * args.steps))
         log(f"repetition {rep + 1}/{args.repeats}: " + ", ".join(
             f"{w} {rates[w]['training'][-1]:.1f}/{rates[w]['inference'][-1]:.1f} img/s"
-            for w in order))
+            for w in order) + _stolen(steal))
     return rates, models["ours"]
 
 
@@ -241,7 +281,7 @@ def _tuned(args, log):
     x, y = _batch(args)
     batches = tf.data.Dataset.from_tensors((x, y)).repeat(args.steps)
     images = tf.data.Dataset.from_tensors(x).repeat(3 * args.steps)
-    jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
+    jit = speed.parse_xla(args.jit_compile, "--jit-compile")
     choice = speed.choose_speed(lambda: _build("ours", args),
                                 (args.batch_size, *args.input_shape), jit_compile=jit,
                                 mixed_precision=args.mixed_precision)
@@ -267,6 +307,7 @@ def _tuned(args, log):
     n = args.steps * args.batch_size
     for rep in range(args.repeats):
         order = ("ours", "reference") if rep % 2 == 0 else ("reference", "ours")
+        steal = _steal_seconds()
         for which in order:
             rates[which]["training"].append(
                 timed(lambda w=which: trainers[w].fit(batches, epochs=1, verbose=0), n))
@@ -275,7 +316,7 @@ def _tuned(args, log):
                 timed(lambda w=which: predictors[w].predict(images, verbose=0), 3 * n))
         log(f"tuned repetition {rep + 1}/{args.repeats}: " + ", ".join(
             f"{w} {rates[w]['training'][-1]:.1f}/{rates[w]['inference'][-1]:.1f} img/s"
-            for w in order))
+            for w in order) + _stolen(steal))
     return rates, choice
 
 

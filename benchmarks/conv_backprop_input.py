@@ -6,14 +6,16 @@ two stages, against the same arithmetic done another way: the forward
 convolution (same multiply-accumulates) and, for 1x1 kernels, a matrix product.
 Then times one training step of ResNet50 with and without XLA.
 
-Two CPUs measured with it (batch 32, two cores):
+Measured with it (batch 32, two cores; the figures in
+resnet/book/results/cpu_measurements.json):
 
-- AMD EPYC with AVX2 only (Zen 3): backprop-input 15-100x slower than the
-  forward conv on the 1x1 and 2x2 maps, which XLA avoids: training 2.3x faster
-  with XLA at 32x32, 0.64x at 64x64 (where the maps are larger).
-- AMD EPYC with AVX-512, busy machine: backprop-input about as fast as the
-  forward conv at every shape; training with XLA 0.27x as fast at 32x32 (18.2
-  against 67.5 images/s) and 0.25x at 64x64 (9.7 against 38.4).
+- AMD EPYC, AVX2 only (lscpu family 25, model not recorded): backprop-input 56-111x
+  the forward conv's time on the 1x1 maps and 4.3x on the 4x4 maps, which XLA avoids:
+  training 2.3x faster with XLA at 32x32, 0.64x at 64x64 (where the maps are larger).
+  The 2x2 maps' kernel times were not recorded.
+- AMD EPYC with AVX-512 (family and model not recorded), busy machine: its kernel times
+  were not recorded; training with XLA 0.27x as fast at 32x32 (18.2 against 67.5
+  images/s) and 0.25x at 64x64 (9.7 against 38.4).
 
     python benchmarks/conv_backprop_input.py            # about a minute
     python benchmarks/conv_backprop_input.py --no-model # the kernels only

@@ -13,9 +13,10 @@ seed, plus 10 validation images a class that pick each run's best epoch, are lea
 
     scratch                   ``train_resnet50``: a fresh ResNet50, the book's recipe,
                               ``--scratch-steps`` steps (chapter 5's recipe takes 396)
-    head only                 ``fine_tune_resnet50(head="features", epochs=0)``: the
-                              frozen backbone's features computed once, a new
-                              classifier trained on them for ``--head-epochs`` epochs
+    head only                 ``fine_tune_resnet50``, ``FineTuning(head="features",
+                              epochs=0)``: the frozen backbone's features computed
+                              once, a new classifier trained on them for
+                              ``--head-epochs`` epochs
     fine-tune (BN training)   the same head, then ``--steps`` steps of every layer at a
                               tenth of the learning rate, BN layers in training mode
     fine-tune (BN inference)  the same, BN layers frozen (pretrained statistics), at
@@ -42,6 +43,7 @@ import platform
 import sys
 import time
 from pathlib import Path
+from typing import NamedTuple
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -75,7 +77,8 @@ def k_value(text):
 
 
 def parser():
-    from resnet.train import training
+    from resnet.train import speed
+    from resnet.train.recipe import RECIPE
 
     parser = argparse.ArgumentParser(prog="python benchmarks/transfer_digits.py",
                                      description=__doc__.split("\n\n")[0])
@@ -87,13 +90,13 @@ def parser():
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     parser.add_argument("--bn-ks", type=k_value, nargs="+", default=[5, ALL],
                         help=f"the ks at which {BN_INFERENCE!r} runs too")
-    parser.add_argument("--image-size", type=int, default=training.RECIPE_IMAGE_SIZE)
+    parser.add_argument("--image-size", type=int, default=RECIPE.image_size)
     parser.add_argument("--pretrain-epochs", type=int, default=12)
     parser.add_argument("--scratch-steps", type=int, default=400)
     parser.add_argument("--head-epochs", type=int, default=100)
     parser.add_argument("--steps", type=int, default=150,
                         help="fine-tuning's steps of every layer, after the head")
-    parser.add_argument("--jit-compile", choices=["auto", "on", "off"], default="off",
+    parser.add_argument("--jit-compile", choices=speed.XLA_CHOICES, default="off",
                         help="XLA: off (default: a run of a few hundred steps is not much "
                         "longer than compiling ResNet50's training step), or measured")
     parser.add_argument("--json", type=Path,
@@ -105,22 +108,34 @@ def run_key(run):
     return (run["k"], run["seed"], run["method"], run["backbone"])
 
 
+def settings_of(args):
+    """The settings a results file records (``SETTINGS``), from the arguments."""
+    return {"image_size": args.image_size, "pretrain_epochs": args.pretrain_epochs,
+            "scratch_steps": args.scratch_steps, "head_epochs": args.head_epochs,
+            "steps": args.steps, "val_per_class": VAL_PER_CLASS, "batch": BATCH,
+            "min_epoch_images": MIN_EPOCH_IMAGES, "xla": args.jit_compile}
+
+
 def load(path, settings):
-    """The results file's content, or a new one; exits if its settings differ."""
+    """The results file's content, or a new one; exits if its settings differ, naming
+    them (``backup.check_same``, the comparison a backup folder makes)."""
+    from resnet.train import backup
+
     if path is None or not path.exists():
         return {**settings, "pretrain": [], "runs": []}
     try:
         found = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
-        raise SystemExit(f"--json {path}: not a JSON file ({error}); move it away to "
+        if not isinstance(found, dict):
+            raise ValueError("not an object")
+    except ValueError as error:
+        raise SystemExit(f"--json {path}: not a results file ({error}); move it away to "
                          "start a new sweep.") from None
-    differs = {name: (found.get(name), settings[name]) for name in SETTINGS
-               if found.get(name) != settings[name]}
-    if differs:
-        described = ", ".join(f"{name} {was} in the file, {now} now"
-                              for name, (was, now) in differs.items())
-        raise SystemExit(f"--json {path}: its runs were made with other settings "
-                         f"({described}); pass the same ones, or another file.")
+    try:
+        backup.check_same({name: found.get(name) for name in SETTINGS}, settings,
+                          f"--json {path}", what="runs made",
+                          remedy="pass the same settings to resume them, or another file")
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
     return found
 
 
@@ -137,132 +152,210 @@ def repeated(dataset):
     return dataset._replace(arrays={**dataset.arrays, "train": train}), copies
 
 
-def main(argv=None):
-    args = parser().parse_args(argv)
+class Draw(NamedTuple):
+    """One k and seed's images: the dataset with its training images ``repeated``, how
+    many there were before, and how many copies of them it holds."""
 
-    import numpy as np
-    import tensorflow as tf
-    from tensorflow import keras
+    dataset: object
+    n_train: int
+    copies: int
 
-    from resnet.train import data, finetune, saving, speed, training
 
-    settings = {"image_size": args.image_size, "pretrain_epochs": args.pretrain_epochs,
-                "scratch_steps": args.scratch_steps, "head_epochs": args.head_epochs,
-                "steps": args.steps, "val_per_class": VAL_PER_CLASS, "batch": BATCH,
-                "min_epoch_images": MIN_EPOCH_IMAGES,
-                "xla": args.jit_compile}
-    jit = {"auto": "auto", "on": True, "off": False}[args.jit_compile]
-    results = load(args.json, settings)
-    done = {run_key(run) for run in results["runs"]}
-    folder = (args.json.with_name(args.json.stem + "_backbones") if args.json
-              else Path(os.environ.get("TMPDIR", "/tmp")) / "transfer_digits_backbones")
-    folder.mkdir(parents=True, exist_ok=True)
-    machine = speed.cpu_description()
+class Sweep:
+    """One call's sweep: its arguments, recipes, results file and backbones.
 
-    def save():
-        if args.json:
-            results.update(machine=machine, tensorflow=tf.__version__,
-                           keras=keras.__version__, date=time.strftime("%Y-%m-%d"))
-            args.json.parent.mkdir(parents=True, exist_ok=True)
-            args.json.write_text(json.dumps(results, indent=1) + "\n")
+    ``build`` is the model builder (None: ``resnet.ResNet50``; the tests pass a smaller
+    network with the same signature). The recipes: ``pretrain`` (a backbone's, the seed
+    the backbone's number), ``scratch`` and ``tuning`` (every pretrained method's: the
+    head on features computed once, then every layer unless head only); each run trains
+    with one of them ``.replace``d with its seed and budget.
+    """
 
-    digits = data.digits(image_size=args.image_size, batch_size=32, seed=0)
-    source = data.subset(digits, SOURCE)
-    backbones = {}
-    pretrained_methods = [method for method in args.methods if method != SCRATCH]
-    for backbone in args.backbones if pretrained_methods else ():
-        file = folder / f"backbone{backbone}.keras"
-        recorded = [p for p in results["pretrain"] if p["backbone"] == backbone]
-        if recorded and not file.exists():
-            raise SystemExit(f"--json {args.json} has runs of backbone {backbone}, but its "
-                             f"weights {file} are gone: move the file away to start again.")
-        if not recorded:
-            start = time.perf_counter()
-            run = training.train_resnet50(source, epochs=args.pretrain_epochs, seed=backbone,
-                                          jit_compile=jit)
-            saving.save_model(run.model, file)  # written whole, or not at all
-            results["pretrain"].append({
-                "backbone": backbone, "seed": backbone, "seconds": time.perf_counter() - start,
-                "test_accuracy": training.accuracy(run.model, source), "machine": machine})
-            save()
-            keras.backend.clear_session()
-        record = next(p for p in results["pretrain"] if p["backbone"] == backbone)
-        print(f"Backbone {backbone}: pretrained on the digits {', '.join(SOURCE)} "
-              f"({len(source.arrays['train'].labels)} images, {args.pretrain_epochs} "
-              f"epochs, {record['seconds']:.0f} s), test accuracy "
-              f"{record['test_accuracy']:.1%} on their test images", flush=True)
-        backbones[backbone] = finetune.pretrained_weights(file)
+    def __init__(self, args, build=None):
+        from resnet import ResNet50
+        from resnet.train import speed
+        from resnet.train.recipe import FINE_TUNING, RECIPE
 
-    print("\n| k | seed | backbone | method | test accuracy | best epoch | fit (s) |")
-    print("| ---: | ---: | ---: | --- | ---: | ---: | ---: |")
-    for k in args.ks:
-        for seed in args.seeds:
-            few = data.subset(digits, TARGET, per_class=None if k == ALL else k,
-                              val_per_class=VAL_PER_CLASS, batch_size=BATCH, seed=seed)
-            n_train = len(few.arrays["train"].labels)
-            few, copies = repeated(few)
-            batch = BATCH
-            per_epoch = n_train * copies // batch
-            todo = [(method, None) for method in args.methods if method == SCRATCH]
-            todo += [(method, backbone) for backbone in args.backbones
-                     for method in pretrained_methods
-                     if method != BN_INFERENCE or k in args.bn_ks]
-            for method, backbone in todo:
-                key = (k, seed, method, backbone)
-                if key in done:
-                    continue
+        self.args, self.build = args, build or ResNet50
+        jit = speed.parse_xla(args.jit_compile, "--jit-compile")
+        self.pretrain = RECIPE.replace(image_size=args.image_size,
+                                       epochs=args.pretrain_epochs, jit_compile=jit)
+        self.scratch = RECIPE.replace(image_size=args.image_size, batch_size=BATCH,
+                                      jit_compile=jit)
+        self.tuning = FINE_TUNING.replace(head="features", head_epochs=args.head_epochs,
+                                          batch_size=BATCH, jit_compile=jit)
+        self.results = load(args.json, settings_of(args))
+        self.done = {run_key(run) for run in self.results["runs"]}
+        self.folder = (args.json.with_name(args.json.stem + "_backbones") if args.json
+                       else Path(os.environ.get("TMPDIR", "/tmp")) / "transfer_digits_backbones")
+        self.machine = speed.cpu_description()
+        self.weights = {}
+
+    def save(self):
+        """Write the results file whole (with ``--json``)."""
+        import tensorflow as tf
+        from tensorflow import keras
+
+        if self.args.json:
+            self.results.update(machine=self.machine, tensorflow=tf.__version__,
+                                keras=keras.__version__, date=time.strftime("%Y-%m-%d"))
+            self.args.json.parent.mkdir(parents=True, exist_ok=True)
+            self.args.json.write_text(json.dumps(self.results, indent=1) + "\n")
+
+    def pretrain_backbones(self, source):
+        """Pretrain every backbone not in the results file yet on ``source``, save it in
+        ``folder``, and print each one's record."""
+        from tensorflow import keras
+
+        from resnet.train import saving, training
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        for backbone in self.args.backbones:
+            file = self.folder / f"backbone{backbone}.keras"
+            recorded = [p for p in self.results["pretrain"] if p["backbone"] == backbone]
+            if recorded and not file.exists():
+                raise SystemExit(f"--json {self.args.json} has runs of backbone {backbone}, "
+                                 f"but its weights {file} are gone: move the file away to "
+                                 "start again.")
+            if not recorded:
                 start = time.perf_counter()
-                if method == SCRATCH:
-                    epochs = math.ceil(args.scratch_steps / per_epoch)
-                    run = training.train_resnet50(few, epochs=epochs, seed=seed,
-                                                  batch_size=batch, jit_compile=jit)
-                    history = run.history
-                else:
-                    epochs = 0 if method == HEAD else math.ceil(args.steps / per_epoch)
-                    run = finetune.fine_tune_resnet50(
-                        few, backbones[backbone], head="features",
-                        head_epochs=args.head_epochs, epochs=epochs, seed=seed,
-                        batch_size=batch, batch_norm=BATCH_NORM.get(method, "training"),
-                        jit_compile=jit)
-                    history = run.history or run.head_history
-                seconds = time.perf_counter() - start
-                accuracy = training.accuracy(run.model, few)
-                losses = history.history["val_loss"]
-                best = int(np.argmin(losses)) + 1
-                record = {"k": k, "train_images": n_train, "copies": copies, "seed": seed,
-                          "method": method,
-                          "backbone": backbone, "test_accuracy": accuracy,
-                          "epochs": len(losses), "best_epoch": best,
-                          "steps": len(losses) * (per_epoch if method != HEAD else
-                                                  math.ceil(n_train * copies / batch)),
-                          "seconds": seconds, "speed": str(run.speed), "machine": machine}
-                results["runs"].append(record)
-                done.add(key)
-                save()
-                print(f"| {k} | {seed} | {'' if backbone is None else backbone} | {method} | "
-                      f"{accuracy:.1%} | {best} of {len(losses)} | {seconds:.0f} |", flush=True)
+                run = training.train_resnet50(source, self.pretrain.replace(seed=backbone),
+                                              build=self.build)
+                saving.save_model(run.model, file)  # written whole, or not at all
+                recorded = [{"backbone": backbone, "seed": backbone,
+                             "seconds": time.perf_counter() - start,
+                             "test_accuracy": training.accuracy(run.model, source),
+                             "machine": self.machine}]
+                self.results["pretrain"] += recorded
+                self.save()
                 keras.backend.clear_session()
+            print(f"Backbone {backbone}: pretrained on the digits {', '.join(SOURCE)} "
+                  f"({len(source.arrays['train'].labels)} images, {self.pretrain.epochs} "
+                  f"epochs, {recorded[0]['seconds']:.0f} s), test accuracy "
+                  f"{recorded[0]['test_accuracy']:.1%} on their test images", flush=True)
 
-    runs = [run for run in results["runs"]
-            if run["k"] in args.ks and run["seed"] in args.seeds and run["method"] in
-            args.methods and (run["backbone"] is None or run["backbone"] in args.backbones)]
-    print("\n| k | " + " | ".join(args.methods) + " |")
-    print("| ---: |" + " ---: |" * len(args.methods))
-    for k in args.ks:
-        cells = []
-        for method in args.methods:
-            values = np.array([r["test_accuracy"] for r in runs
-                               if r["k"] == k and r["method"] == method])
-            cells.append(f"{values.mean():.1%} ({values.min():.1%} to {values.max():.1%})"
-                         if len(values) else "")
-        print(f"| {k} | " + " | ".join(cells) + " |")
-    print(f"\nMean (min to max) test accuracy over seeds {args.seeds} (and backbones "
-          f"{args.backbones} for the pretrained methods), on the "
-          f"{len(digits.arrays['test'].labels[digits.arrays['test'].labels >= 5])} test "
-          f"images of the digits {', '.join(TARGET)}.")
-    print(f"{machine}; XLA {args.jit_compile}")
-    print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-          f"Keras {keras.__version__}; {time.strftime('%Y-%m-%d')}")
+    def backbone(self, backbone):
+        """The pretrained weights of a backbone, loaded once, when a run first needs them."""
+        from resnet.train import finetune
+
+        if backbone not in self.weights:
+            self.weights[backbone] = finetune.pretrained_weights(
+                self.folder / f"backbone{backbone}.keras", build=self.build)
+        return self.weights[backbone]
+
+    def todo(self, k):
+        """(method, backbone) of every run at ``k``, finished or not."""
+        pretrained = [method for method in self.args.methods if method != SCRATCH
+                      and (method != BN_INFERENCE or k in self.args.bn_ks)]
+        return ([(SCRATCH, None)] if SCRATCH in self.args.methods else []) + [
+            (method, backbone) for backbone in self.args.backbones for method in pretrained]
+
+    def fit(self, few, method, seed, backbone):
+        """Train one run: (the Run or FineTuned, its last phase's History, steps an epoch)."""
+        from resnet.train import finetune, training
+
+        per_epoch = self.scratch.steps_per_epoch(few)  # full batches of BATCH
+        if method == SCRATCH:
+            recipe = self.scratch.replace(
+                epochs=math.ceil(self.args.scratch_steps / per_epoch), seed=seed)
+            run = training.train_resnet50(few, recipe, build=self.build)
+            return run, run.history, per_epoch
+        if method == HEAD:  # the head on features: every image, a last part batch too
+            recipe = self.tuning.replace(epochs=0, seed=seed)
+            per_epoch = math.ceil(len(few.arrays["train"].labels) / BATCH)
+        else:
+            recipe = self.tuning.replace(epochs=math.ceil(self.args.steps / per_epoch),
+                                         seed=seed, batch_norm=BATCH_NORM[method])
+        run = finetune.fine_tune_resnet50(few, self.backbone(backbone), recipe,
+                                          build=self.build)
+        return run, run.history or run.head_history, per_epoch
+
+    def run(self, few, k, seed, method, backbone):
+        """Train one run on ``few`` (a ``Draw``), record it in the results file and print
+        its row."""
+        import numpy as np
+        from tensorflow import keras
+
+        from resnet.train import training
+
+        start = time.perf_counter()
+        run, history, per_epoch = self.fit(few.dataset, method, seed, backbone)
+        seconds = time.perf_counter() - start
+        accuracy = training.accuracy(run.model, few.dataset)
+        losses = history.history["val_loss"]
+        best = int(np.argmin(losses)) + 1
+        self.results["runs"].append({
+            "k": k, "train_images": few.n_train, "copies": few.copies, "seed": seed,
+            "method": method, "backbone": backbone, "test_accuracy": accuracy,
+            "epochs": len(losses), "best_epoch": best, "steps": len(losses) * per_epoch,
+            "seconds": seconds, "speed": str(run.speed), "machine": self.machine})
+        self.done.add((k, seed, method, backbone))
+        self.save()
+        print(f"| {k} | {seed} | {'' if backbone is None else backbone} | {method} | "
+              f"{accuracy:.1%} | {best} of {len(losses)} | {seconds:.0f} |", flush=True)
+        keras.backend.clear_session()
+
+    def run_all(self, digits):
+        """Every run of every k and seed that the results file does not hold yet."""
+        from resnet.train import data
+
+        print("\n| k | seed | backbone | method | test accuracy | best epoch | fit (s) |")
+        print("| ---: | ---: | ---: | --- | ---: | ---: | ---: |")
+        for k in self.args.ks:
+            for seed in self.args.seeds:
+                todo = [(method, backbone) for method, backbone in self.todo(k)
+                        if (k, seed, method, backbone) not in self.done]
+                if not todo:
+                    continue
+                few = data.subset(digits, TARGET, per_class=None if k == ALL else k,
+                                  val_per_class=VAL_PER_CLASS, batch_size=BATCH, seed=seed)
+                dataset, copies = repeated(few)
+                few = Draw(dataset, len(few.arrays["train"].labels), copies)
+                for method, backbone in todo:
+                    self.run(few, k, seed, method, backbone)
+
+    def report(self, digits):
+        """The mean (min to max) test accuracy of each k and method, and the machine."""
+        import numpy as np
+        import tensorflow as tf
+        from tensorflow import keras
+
+        args = self.args
+        runs = [run for run in self.results["runs"]
+                if run["k"] in args.ks and run["seed"] in args.seeds and run["method"] in
+                args.methods and (run["backbone"] is None or run["backbone"] in args.backbones)]
+        print("\n| k | " + " | ".join(args.methods) + " |")
+        print("| ---: |" + " ---: |" * len(args.methods))
+        for k in args.ks:
+            cells = []
+            for method in args.methods:
+                values = np.array([r["test_accuracy"] for r in runs
+                                   if r["k"] == k and r["method"] == method])
+                cells.append(f"{values.mean():.1%} ({values.min():.1%} to "
+                             f"{values.max():.1%})" if len(values) else "")
+            print(f"| {k} | " + " | ".join(cells) + " |")
+        test_labels = digits.arrays["test"].labels
+        print(f"\nMean (min to max) test accuracy over seeds {args.seeds} (and backbones "
+              f"{args.backbones} for the pretrained methods), on the "
+              f"{len(test_labels[test_labels >= len(SOURCE)])} test images of the digits "
+              f"{', '.join(TARGET)}.")
+        print(f"{self.machine}; XLA {args.jit_compile}")
+        print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
+              f"Keras {keras.__version__}; {time.strftime('%Y-%m-%d')}")
+
+
+def main(argv=None, *, build=None):
+    """Run (or resume) the sweep; ``build`` is the model builder (None:
+    ``resnet.ResNet50``; the tests pass a smaller network with the same signature)."""
+    args = parser().parse_args(argv)
+    from resnet.train import data
+
+    sweep = Sweep(args, build)
+    digits = data.digits(image_size=args.image_size, batch_size=32, seed=0)
+    if any(method != SCRATCH for method in args.methods):
+        sweep.pretrain_backbones(data.subset(digits, SOURCE))
+    sweep.run_all(digits)
+    sweep.report(digits)
     return 0
 
 

@@ -33,7 +33,11 @@ _LAZY = {
     "imagenet_caffe": "preprocessing",
     "preprocess": "preprocessing",
     "preprocessing_for": "preprocessing",
+    "preprocessing_name": "preprocessing",
+    "set_preprocessing": "preprocessing",
     "scale_to_unit": "preprocessing",
+    "load_model": "train.saving",
+    "save_model": "train.saving",
 }
 
 
@@ -77,6 +81,10 @@ __all__ = [
     "plot_predictions",
     "preprocess",
     "preprocessing_for",
+    "preprocessing_name",
     "random_uniform",
     "scale_to_unit",
+    "set_preprocessing",
+    "load_model",
+    "save_model",
 ]

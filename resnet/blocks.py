@@ -20,7 +20,7 @@ random_uniform = keras.initializers.RandomUniform
 glorot_uniform = keras.initializers.GlorotUniform
 
 # Keras' default. notebooks/05_training.ipynb shows why 0.9 is better on a small
-# dataset (resnet.train.training.SMALL_DATA_BN_MOMENTUM).
+# dataset (resnet.train.recipe.SMALL_DATA_BN_MOMENTUM).
 BN_MOMENTUM = 0.99
 BN_EPSILON = 1.001e-5  # keras.applications' value (Keras' default is 1e-3).
 

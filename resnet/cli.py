@@ -10,7 +10,8 @@ deterministic ops, for the test that a resumed run ends as an uninterrupted one)
 import argparse
 import sys
 
-from .train.folder import FINE_TUNE_EPOCHS, HEAD_EPOCHS, SCRATCH_EPOCHS
+from .train.recipe import FINE_TUNING, RECIPE
+from .train.speed import XLA_CHOICES, parse_xla
 
 
 def _summary(args):
@@ -24,19 +25,10 @@ def _summary(args):
 
 
 def _predict(args):
-    from pathlib import Path
-
-    from tensorflow import keras
-
     from .apply.inference import evaluate
-    from .train.saving import saved_class_names
+    from .train.saving import load_model, saved_class_names
 
-    if not Path(args.model).is_file():
-        raise FileNotFoundError(f"--model {args.model!r}: no such file (a saved .keras model).")
-    try:
-        model = keras.models.load_model(args.model)  # safe_mode stays on: no arbitrary code
-    except Exception as error:  # Keras raises many types for a file it cannot read
-        raise ValueError(f"--model {args.model!r}: not a loadable Keras model ({error}).") from None
+    model = load_model(args.model, name="--model")  # with the preprocessing it trained with
     class_names = args.class_names or saved_class_names(args.model)  # what `train` stored
     for prediction in evaluate(model, args.images, class_names=class_names):
         print(f"{prediction.source}: {prediction.label} ({prediction.probability:.3f})")
@@ -65,7 +57,7 @@ def _train(args):
     """``train``: check the flags (loading any pretrained weights once), then train."""
     import os
 
-    from .train.folder import train_from_folder
+    from .train import backup, folder
 
     pretrained = _check_train_flags(args)
     if os.environ.get("RESNET_DETERMINISTIC") == "1":
@@ -74,22 +66,34 @@ def _train(args):
         # For the resume test: the same run twice gives the same weights, bit for bit.
         tf.config.experimental.enable_op_determinism()
         print("Deterministic ops on (RESNET_DETERMINISTIC=1).")
-    callbacks = []
+    callbacks = list(args.callbacks)
     if args.logdir:
         from tensorflow import keras
 
         callbacks.append(keras.callbacks.TensorBoard(log_dir=args.logdir))
-    try:
-        train_from_folder(
-            args.data_dir, args.out, input_shape=tuple(args.input_shape), epochs=args.epochs,
-            weights=pretrained, head_epochs=args.head_epochs, unfreeze=args.unfreeze,
-            batch_size=args.batch_size, val_split=args.val_split, seed=args.seed,
-            backup_dir=args.backup_dir, jit_compile={"auto": "auto", "on": True,
-                                                     "off": False}[args.xla],
-            callbacks=callbacks)
-    except ValueError as error:
-        raise ValueError(str(error).replace("backup_dir ", "--backup-dir ", 1)) from None
+    recipe = _recipe(args)
+    dataset = folder.read_folder(args.data_dir, recipe, channels=args.input_shape[2],
+                                 val_split=args.val_split)
+    store = backup.Backup(args.backup_dir or f"{args.out}.backup", name="--backup-dir")
+    folder.train_and_save(dataset, args.out, recipe, weights=pretrained, backup_dir=store,
+                          callbacks=callbacks, build=args.build)
     return 0
+
+
+def _recipe(args):
+    """The recipe the flags ask for: ``RECIPE``, or ``FINE_TUNING`` with --weights, and
+    each flag given in place of its default."""
+    changes = {"image_size": tuple(args.input_shape[:2]), "batch_size": args.batch_size,
+               "seed": args.seed, "jit_compile": parse_xla(args.xla)}
+    if args.epochs is not None:
+        changes["epochs"] = args.epochs
+    if not args.weights:
+        return RECIPE.replace(**changes)
+    if args.head_epochs is not None:
+        changes["head_epochs"] = args.head_epochs
+    if args.unfreeze is not None:
+        changes["unfreeze"] = args.unfreeze
+    return FINE_TUNING.replace(**changes)
 
 
 def _check_train_flags(args):
@@ -102,16 +106,13 @@ def _check_train_flags(args):
     check_channels(args.input_shape[2], "--input-shape C")
     if args.epochs is not None:
         check_int(args.epochs, "--epochs", 0 if args.weights else 1)
-    if args.head_epochs is None:
-        args.head_epochs = HEAD_EPOCHS
-    elif not args.weights:
+    if args.head_epochs is not None and not args.weights:
         raise ValueError("--head-epochs: only with --weights (the epochs that train the new "
                          "classifier alone on the pretrained network); without --weights "
                          "use --epochs.")
-    check_int(args.head_epochs, "--head-epochs", 0)
-    if args.unfreeze is None:
-        args.unfreeze = "all"
-    elif not args.weights:
+    if args.head_epochs is not None:
+        check_int(args.head_epochs, "--head-epochs", 0)
+    if args.unfreeze is not None and not args.weights:
         raise ValueError("--unfreeze: only with --weights (what trains after the new "
                          "classifier: all, or a stage and the stages above it).")
     if args.weights and args.head_epochs == 0 and args.epochs == 0:
@@ -126,10 +127,10 @@ def _check_train_flags(args):
         raise FileNotFoundError(
             f"DATA_DIR {args.data_dir!r}: no such folder (expected one subfolder of images per "
             "class).")
-    return _load_weights(args.weights, args.input_shape[2]) if args.weights else None
+    return _load_weights(args.weights, args.input_shape[2], args.build) if args.weights else None
 
 
-def _load_weights(weights, channels):
+def _load_weights(weights, channels, build):
     """Load the pretrained weights, once (downloading ImageNet's), so that a file that does
     not fit or a failed download stops the run before any image is read."""
     from . import weights as weights_module
@@ -139,7 +140,7 @@ def _load_weights(weights, channels):
         raise ValueError(f"--weights imagenet: ImageNet's weights were trained on RGB images; "
                          f"give --input-shape H W 3, not C={channels}.")
     try:
-        return finetune.pretrained_weights(weights, channels=channels)
+        return finetune.pretrained_weights(weights, channels=channels, build=build)
     except ConnectionError as error:
         file = weights_module.IMAGENET_FILES[50][0]
         cause = " ".join(str(error.__cause__ or error).split())[:200]
@@ -161,6 +162,13 @@ def _parser():
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
+    _add_summary(commands)
+    _add_predict(commands)
+    _add_train(commands)
+    return parser
+
+
+def _add_summary(commands):
     summary = commands.add_parser(
         "summary",
         help="print a network's layers and its parameter count",
@@ -179,6 +187,8 @@ def _parser():
     )
     summary.set_defaults(run=_summary)
 
+
+def _add_predict(commands):
     predict = commands.add_parser(
         "predict",
         help="classify image files with a saved model",
@@ -193,22 +203,29 @@ def _parser():
                          "'train' stored in the model, else class indices)")
     predict.set_defaults(run=_predict)
 
+
+_TRAIN_DESCRIPTION = (
+    "Train ResNet50 with the book's recipe (resnet.train.recipe.RECIPE, through "
+    "resnet.train.training.train_resnet50) on DATA_DIR, a folder with one subfolder of "
+    "images per class, split into training and validation images (stratified, fixed by "
+    "--seed); with --weights, fine-tune a pretrained ResNet50 instead "
+    "(resnet.train.recipe.FINE_TUNING, through resnet.train.finetune.fine_tune_resnet50): a "
+    "new classifier trains alone on the frozen network for --head-epochs, then the whole "
+    "network for --epochs at a tenth of the learning rate, in the preprocessing the weights "
+    "expect (ImageNet's for --weights imagenet). Files that are not readable images are "
+    "skipped and listed. The model is saved to --out without optimizer state, with the class "
+    "names and the preprocessing inside the .keras file (a zip archive, entries "
+    "class_names.json and preprocessing.json), where 'predict' finds them. After every epoch "
+    "the run is backed up to --backup-dir; if it is interrupted, run the same command again: "
+    "it resumes after the last finished epoch, and a folder holding another run's backup is "
+    "refused, naming the settings that differ. The backup is removed once the model is saved.")
+
+
+def _add_train(commands):
     train = commands.add_parser(
         "train",
         help="train ResNet50 on a folder of your own images, from scratch or pretrained",
-        description="Train ResNet50 with the book's recipe "
-        "(resnet.train.training.train_resnet50) on "
-        "DATA_DIR, a folder with one subfolder of images per class, split into training and "
-        "validation images (stratified, fixed by --seed); with --weights, fine-tune a "
-        "pretrained ResNet50 instead (resnet.train.finetune.fine_tune_resnet50): a new "
-        "classifier trains alone on the frozen network for --head-epochs, then the whole "
-        "network for --epochs at a tenth of the learning rate, in the preprocessing the "
-        "weights expect (ImageNet's for --weights imagenet). Files that are not readable images "
-        "are skipped and listed. The model is saved to --out without optimizer state, with the "
-        "class names inside the .keras file (a zip archive, entry class_names.json), where "
-        "'predict' finds them. After every epoch the run is backed up to --backup-dir; if it is"
-        " interrupted, run the same command again: it resumes after the last finished epoch. "
-        "The backup is removed once the model is saved.",
+        description=_TRAIN_DESCRIPTION,
     )
     train.add_argument("data_dir", metavar="DATA_DIR",
                        help="a folder with one subfolder of images per class")
@@ -225,18 +242,19 @@ def _parser():
                        "weights file (.h5, .weights.h5) or a trained .keras model (default: "
                        "train from scratch)")
     train.add_argument("--epochs", type=int, default=None, help="passes over the training "
-                       f"images (default: {SCRATCH_EPOCHS}; with --weights, the epochs that "
-                       f"train the whole network, default {FINE_TUNE_EPOCHS}, 0: the classifier"
+                       f"images (default: {RECIPE.epochs}; with --weights, the epochs that "
+                       f"train the whole network, default {FINE_TUNING.epochs}, 0: the "
+                       "classifier"
                        " alone)")
     train.add_argument("--head-epochs", type=int, default=None,
                        help="with --weights: the first epochs, in which only the new "
-                       f"classifier trains (default: {HEAD_EPOCHS})")
+                       f"classifier trains (default: {FINE_TUNING.head_epochs})")
     train.add_argument("--unfreeze", choices=["all", "conv2", "conv3", "conv4", "conv5"],
                        help="with --weights: what trains after the classifier alone, the "
                        "whole network (default: all) or a stage and those above it (conv5: "
                        "the top stage only)")
-    train.add_argument("--batch-size", type=int, default=32,
-                       help="images per step (default: 32)")
+    train.add_argument("--batch-size", type=int, default=RECIPE.batch_size,
+                       help=f"images per step (default: {RECIPE.batch_size})")
     train.add_argument("--val-split", type=float, default=0.2,
                        help="share of each class held out for validation (default: 0.2)")
     train.add_argument("--seed", type=int, default=0,
@@ -248,16 +266,22 @@ def _parser():
                        "Drive survives a disconnected runtime")
     train.add_argument("--logdir", metavar="DIR",
                        help="write TensorBoard logs there (watch with: tensorboard --logdir DIR)")
-    train.add_argument("--xla", choices=("auto", "on", "off"), default="auto",
+    train.add_argument("--xla", choices=XLA_CHOICES, default="auto",
                        help="compile with XLA; auto: on a GPU, and on a CPU if it measured faster "
                        "on this machine (measured once, about a minute; default: auto)")
     train.set_defaults(run=_train)
-    return parser
 
 
-def main(argv=None):
-    """Run the command line with ``argv`` (default: sys.argv[1:]); return the exit status."""
+def main(argv=None, *, build=None, callbacks=()):
+    """Run the command line with ``argv`` (default: sys.argv[1:]); return the exit status.
+
+    ``build`` (default ``resnet.ResNet50``) and ``callbacks`` (Keras callbacks for every
+    epoch, after the backup's) reach ``train``: tests pass a smaller network and a pause.
+    """
     args = _parser().parse_args(argv)
+    if build is None:
+        from .model import ResNet50 as build
+    args.build, args.callbacks = build, tuple(callbacks)
     try:
         return args.run(args)
     except (ValueError, FileNotFoundError) as error:

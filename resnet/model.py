@@ -18,6 +18,8 @@ count, but global average pooling works for any input size and the pool
 padding is what the published weights expect.
 """
 
+import inspect
+
 import numpy as np
 from tensorflow import keras
 from tensorflow.keras import layers
@@ -115,6 +117,31 @@ def _check_model_args(input_shape, classes, seed, zero_init_residual, weights):
             f"weights=None, not weights={weights!r}.")
 
 
+def _stem(inputs, seed, bn_momentum, bn_epsilon):
+    """conv1 and pool1: (B, H, W, C) -> (B, H/4, W/4, 64); ``seed`` is block 0's."""
+    x = layers.ZeroPadding2D(padding=3, name="conv1_pad")(inputs)
+    x = layers.Conv2D(64, 7, strides=2, kernel_initializer=glorot_uniform(
+        seed=conv_seed(seed, 0)), name="conv1_conv")(x)  # (B, H/2, W/2, 64)
+    x = layers.BatchNormalization(momentum=bn_momentum, epsilon=bn_epsilon, name="conv1_bn")(x)
+    x = layers.Activation("relu", name="conv1_relu")(x)
+    x = layers.ZeroPadding2D(padding=1, name="pool1_pad")(x)
+    return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)
+
+
+def _classifier(x, classes, seed):
+    """The head: global average pooling and the softmax, (B, h, w, C) -> (B, classes).
+
+    ``seed`` is block 0's, as the stem's. The classifier always computes in float32: under
+    a mixed_float16 policy (resnet.train.speed) a float16 softmax would round small
+    probabilities to 0.
+    """
+    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, C)
+    return layers.Dense(
+        classes, activation="softmax", kernel_initializer=glorot_uniform(
+            seed=conv_seed(seed, 1)), name="predictions", dtype="float32",
+    )(x)
+
+
 def build_resnet(
     blocks_per_stage,
     input_shape=(64, 64, 3),
@@ -143,20 +170,11 @@ def build_resnet(
 
         # Checked (and "imagenet" downloaded) before building: a bad value fails fast.
         weights_path = _weights.resolve(weights, depth, input_shape, classes)
-        if _weights.is_imagenet(weights):
-            # resnet.preprocessing_for(model) reads this suffix to pick ImageNet's preprocessing.
-            name += _weights.IMAGENET_SUFFIX
     bn = dict(bn_momentum=bn_momentum, bn_epsilon=bn_epsilon)
     head_seed = block_seed(seed, 0)  # the stem and the classifier
 
     inputs = keras.Input(shape=tuple(input_shape), name="input_layer")  # (B, H, W, C)
-    x = layers.ZeroPadding2D(padding=3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(64, 7, strides=2, kernel_initializer=glorot_uniform(
-        seed=conv_seed(head_seed, 0)), name="conv1_conv")(x)  # (B, H/2, W/2, 64)
-    x = layers.BatchNormalization(momentum=bn_momentum, epsilon=bn_epsilon, name="conv1_bn")(x)
-    x = layers.Activation("relu", name="conv1_relu")(x)
-    x = layers.ZeroPadding2D(padding=1, name="pool1_pad")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # (B, H/4, W/4, 64)
+    x = _stem(inputs, head_seed, **bn)  # (B, H/4, W/4, 64)
 
     # conv2 keeps the size (the max-pool has just halved it); conv3, conv4 and conv5 halve
     # it and double the channels: (B, H/4, W/4, 256) -> (H/8, 512) -> (H/16, 1024) -> (H/32, 2048)
@@ -167,33 +185,50 @@ def build_resnet(
                          first_seed=block_seed(seed, first_block), name=f"conv{stage}", **bn)
         first_block += blocks
 
-    x = layers.GlobalAveragePooling2D(name="avg_pool")(x)  # (B, 2048)
-    # The classifier always computes in float32: under a mixed_float16 policy
-    # (resnet.train.speed) a float16 softmax would round small probabilities to 0.
-    outputs = layers.Dense(
-        classes, activation="softmax", kernel_initializer=glorot_uniform(
-            seed=conv_seed(head_seed, 1)), name="predictions", dtype="float32",
-    )(x)  # (B, classes)
+    outputs = _classifier(x, classes, head_seed)  # (B, classes)
     model = keras.Model(inputs, outputs, name=name)
     if zero_init_residual:
         zero_residual_gammas(model)
     if weights_path is not None:
         _weights.load(model, weights_path, depth, input_shape, classes)
+        if _weights.is_imagenet(weights):  # the model carries the preprocessing it expects
+            from .preprocessing import set_preprocessing
+
+            set_preprocessing(model, "imagenet_caffe")
     return model
 
 
-def ResNet50(
-    input_shape=(64, 64, 3),
-    classes=2,
-    seed=0,
-    *,
-    bn_momentum=BN_MOMENTUM,
-    bn_epsilon=BN_EPSILON,
-    name="resnet50",
-    weights=None,
-    zero_init_residual=False,
-):
-    """ResNet-50 from scratch: 16 bottleneck blocks (3, 4, 6, 3), 50 weighted layers.
+def _resnet(depth, doc):
+    """Make the builder ``ResNet{depth}``: ``build_resnet`` with ``STAGE_BLOCKS[depth]``.
+
+    ResNet50, ResNet101 and ResNet152 are each a real function with this one signature
+    (``build_resnet``'s arguments after ``blocks_per_stage``, with ``name="resnet{depth}"``),
+    so that ``help`` and ``inspect.signature`` show their parameters; ``doc`` is the
+    docstring.
+    """
+
+    def builder(
+        input_shape=(64, 64, 3),
+        classes=2,
+        seed=0,
+        *,
+        bn_momentum=BN_MOMENTUM,
+        bn_epsilon=BN_EPSILON,
+        name=f"resnet{depth}",
+        weights=None,
+        zero_init_residual=False,
+    ):
+        return build_resnet(STAGE_BLOCKS[depth], input_shape, classes, seed,
+                            bn_momentum=bn_momentum, bn_epsilon=bn_epsilon, name=name,
+                            weights=weights, zero_init_residual=zero_init_residual)
+
+    builder.__name__ = builder.__qualname__ = f"ResNet{depth}"
+    builder.__doc__ = inspect.cleandoc(doc)
+    return builder
+
+
+ResNet50 = _resnet(50, """
+    ResNet-50 from scratch: 16 bottleneck blocks (3, 4, 6, 3), 50 weighted layers.
 
     The paper's Table 1 (He et al. 2015), laid out as keras.applications.ResNet50, with
     the same layer names and weights in the same order.
@@ -209,9 +244,9 @@ def ResNet50(
         bn_momentum: momentum of every BN layer's moving averages (Keras' 0.99
             by default; 0.9 tracks the weights faster on small datasets).
         bn_epsilon: epsilon of every BN layer (keras.applications' 1.001e-5).
-        name: the model's name; "_imagenet" is appended when it gets ImageNet
-            weights (``resnet50_imagenet``), so that ``resnet.evaluate`` gives
-            it ImageNet's preprocessing (``resnet.preprocessing.imagenet_caffe``).
+        name: the model's name. A model given ImageNet's weights records that it
+            expects ImageNet's preprocessing (``resnet.preprocessing_name(model)`` is
+            "imagenet_caffe"), which ``resnet.evaluate`` and the saved file keep.
         weights: None (fresh initialisation), "imagenet" (keras.applications'
             published ImageNet weights, downloaded once; only for
             input_shape=(224, 224, 3) and classes=1000; without a network this
@@ -231,52 +266,21 @@ def ResNet50(
     Raises:
         InvalidParameterError: (a ValueError and a TypeError) an argument of the
             wrong type or value, named in the message.
-    """
-    return build_resnet(STAGE_BLOCKS[50], input_shape, classes, seed, bn_momentum=bn_momentum,
-                        bn_epsilon=bn_epsilon, name=name, weights=weights,
-                        zero_init_residual=zero_init_residual)
+    """)
 
-
-def ResNet101(
-    input_shape=(64, 64, 3),
-    classes=2,
-    seed=0,
-    *,
-    bn_momentum=BN_MOMENTUM,
-    bn_epsilon=BN_EPSILON,
-    name="resnet101",
-    weights=None,
-    zero_init_residual=False,
-):
-    """ResNet-101: ResNet50 with 23 blocks in conv4 (3, 4, 23, 3), 101 weighted layers.
+ResNet101 = _resnet(101, """
+    ResNet-101: ResNet50 with 23 blocks in conv4 (3, 4, 23, 3), 101 weighted layers.
 
     The arguments are ``ResNet50``'s; ``weights="imagenet"`` loads keras.applications'
     ResNet101 weights.
-    """
-    return build_resnet(STAGE_BLOCKS[101], input_shape, classes, seed, bn_momentum=bn_momentum,
-                        bn_epsilon=bn_epsilon, name=name, weights=weights,
-                        zero_init_residual=zero_init_residual)
+    """)
 
-
-def ResNet152(
-    input_shape=(64, 64, 3),
-    classes=2,
-    seed=0,
-    *,
-    bn_momentum=BN_MOMENTUM,
-    bn_epsilon=BN_EPSILON,
-    name="resnet152",
-    weights=None,
-    zero_init_residual=False,
-):
-    """ResNet-152: 8 blocks in conv3 and 36 in conv4 (3, 8, 36, 3), 152 weighted layers.
+ResNet152 = _resnet(152, """
+    ResNet-152: 8 blocks in conv3 and 36 in conv4 (3, 8, 36, 3), 152 weighted layers.
 
     The arguments are ``ResNet50``'s; ``weights="imagenet"`` loads keras.applications'
     ResNet152 weights.
-    """
-    return build_resnet(STAGE_BLOCKS[152], input_shape, classes, seed, bn_momentum=bn_momentum,
-                        bn_epsilon=bn_epsilon, name=name, weights=weights,
-                        zero_init_residual=zero_init_residual)
+    """)
 
 
 def zero_residual_gammas(model):

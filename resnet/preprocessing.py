@@ -10,8 +10,11 @@ below, so a model sees the same numbers in training and in use:
     imagenet_caffe   RGB -> BGR, minus the ImageNet mean, no scaling: what
                      keras.applications' ResNet50 ImageNet weights expect
 
-``preprocessing_for(model)`` picks one from the model's name, and
-``preprocess`` resizes and then applies it.
+A model carries the name of its own (``set_preprocessing``: ``ResNet50(weights=
+"imagenet")`` and a model fine-tuned from those weights name ``imagenet_caffe``),
+``resnet.train.saving`` stores that name in the saved file and ``load_model`` gives it
+back; ``preprocessing_for(model)`` returns the function, and ``preprocess`` resizes and
+then applies it.
 """
 
 import tensorflow as tf
@@ -20,9 +23,8 @@ from .validation import InvalidParameterError, check_image_size
 
 # The ImageNet mean pixel in BGR order (keras.applications' 'caffe' mode).
 IMAGENET_MEAN_BGR = (103.939, 116.779, 123.68)
-# ResNet50(weights="imagenet") appends this to its model's name, which is saved with
-# the model (.keras), so that preprocessing_for picks imagenet_caffe for it after a reload.
-IMAGENET_SUFFIX = "_imagenet"
+# The model attribute that names a model's preprocessing (absent: scale_to_unit).
+ATTRIBUTE = "preprocessing"
 
 
 def scale_to_unit(images):
@@ -56,15 +58,38 @@ def imagenet_caffe(images):
     return images[..., ::-1] - tf.constant(IMAGENET_MEAN_BGR, dtype=tf.float32)
 
 
-def preprocessing_for(model):
-    """The preprocessing function a model was trained with.
+def set_preprocessing(model, name):
+    """Record on ``model`` the preprocessing it expects: a name in ``PREPROCESSINGS``.
 
-    Models whose name ends with ``_imagenet`` (``ResNet50(weights="imagenet")``
-    names its model ``resnet50_imagenet``) get ``imagenet_caffe``; every other
-    model gets ``scale_to_unit``, which is what this book trains with.
+    The name travels with the model: ``resnet.train.saving.save_model`` stores it in the
+    .keras file and ``saving.load_model`` sets it again. Returns ``model``.
     """
-    name = getattr(model, "name", "") or ""
-    return imagenet_caffe if name.endswith(IMAGENET_SUFFIX) else scale_to_unit
+    if name not in PREPROCESSINGS:
+        raise InvalidParameterError(
+            f"`name` must be one of {sorted(PREPROCESSINGS)}, got {name!r}.")
+    setattr(model, ATTRIBUTE, name)
+    return model
+
+
+def preprocessing_name(model):
+    """The name of the preprocessing ``model`` expects (``scale_to_unit`` unless
+    ``set_preprocessing`` recorded another)."""
+    name = getattr(model, ATTRIBUTE, "scale_to_unit")
+    if name not in PREPROCESSINGS:
+        raise InvalidParameterError(
+            f"the model's `{ATTRIBUTE}` must be one of {sorted(PREPROCESSINGS)}, got {name!r}.")
+    return name
+
+
+def preprocessing_for(model):
+    """The preprocessing function a model was trained with: ``imagenet_caffe`` for
+    ``ResNet50(weights="imagenet")`` and the models fine-tuned from it (loaded again with
+    ``resnet.train.saving.load_model``), ``scale_to_unit`` (what this book trains with)
+    for every other model."""
+    return PREPROCESSINGS[preprocessing_name(model)]
+
+
+PREPROCESSINGS = {"scale_to_unit": scale_to_unit, "imagenet_caffe": imagenet_caffe}
 
 
 def resize(images, image_size):

@@ -23,8 +23,6 @@ from pathlib import Path
 
 from tensorflow import keras
 
-# The model-name suffix that makes resnet.preprocessing_for pick 'caffe' preprocessing.
-from .preprocessing import IMAGENET_SUFFIX  # noqa: F401
 from .validation import InvalidParameterError
 
 # keras/src/applications/resnet.py: BASE_WEIGHTS_PATH and WEIGHTS_HASHES (include_top).

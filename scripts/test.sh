@@ -53,9 +53,9 @@ stage "pytest (Keras 2 re-run)" env TF_USE_LEGACY_KERAS=1 pytest tests/test_bloc
 # The Performance appendix (book/performance.ipynb) only reads the shipped results, so its
 # outputs are compared as they are.
 # The cell timeout catches a hung cell, not a slow CPU: the longest cell, chapter 5's fit,
-# took 681 s on an idle 2-core AVX2-only AMD EPYC (with the 32x32 recipe; its family and
-# model were not recorded), and CI's machine ran the notebooks 27% slower than that one,
-# which would leave 900 s a margin of a few percent.
+# took 681 s on an idle 2-core AMD EPYC, AVX2 only (family 23, or family 25 without
+# AVX-512; which one was not recorded), with the 32x32 recipe, and CI's machine ran the
+# notebooks 27% slower than that one, which would leave 900 s a margin of a few percent.
 offset=${RESNET_BOOK_SEED_OFFSET:-1}
 stage "notebooks (nbval, seed offset $offset)" env RESNET_BOOK_SEED_OFFSET="$offset" \
   PYTHONPATH=tests pytest -p nbval_paths --nbval --nbval-current-env --nbval-cell-timeout=1800 \

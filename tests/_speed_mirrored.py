@@ -22,7 +22,7 @@ from tensorflow import keras  # noqa: E402
 
 from resnet.book.small import small_resnet  # noqa: E402
 from resnet.preprocessing import scale_to_unit  # noqa: E402
-from resnet.train import data, training  # noqa: E402
+from resnet.train import data, speed, training  # noqa: E402
 
 SIZE, GLOBAL_BATCH, IMAGES = 16, 64, 256
 
@@ -64,7 +64,7 @@ def main():
         for strategy in (one, two):
             model, _ = training.train(
                 tiny_resnet, batches(images, labels, duplicated), strategy=strategy,
-                mixed_precision=False, jit_compile=False,
+                speed_choice=speed.SpeedChoice("float32", False, {}, "float32, XLA off"),
                 optimizer=lambda: keras.optimizers.SGD(0.01),
             )
             weights.append(model.get_weights())

@@ -122,9 +122,11 @@ def make_shape_classes(root, per_class=8, seed=0, channels=1):
 def run_cli(*args, deterministic=False, small=False, pause=None, timeout=600, popen=False):
     """``python -m resnet ARGS`` in a fresh process, as a reader would run it.
 
-    small: with ResNet50 swapped for the stand-in of ``small_resnet50.py`` (the tests of
-    mechanisms). pause: seconds each backed-up epoch ends with (small only). popen: start
-    it and return the ``Popen`` (output discarded) instead of waiting for it.
+    small: ``python tests/small_resnet50.py ARGS`` instead, the command line with the
+    stand-in of ``small_resnet50.py`` as its builder (the tests of mechanisms).
+    deterministic: TensorFlow's deterministic ops (``RESNET_DETERMINISTIC=1``). pause:
+    seconds each epoch ends with, after its backup (small only). popen: start it and
+    return the ``Popen`` (output discarded) instead of waiting for it.
     """
     import subprocess
     import sys

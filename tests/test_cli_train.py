@@ -1,38 +1,50 @@
 """``python -m resnet train``: a folder of images in, a model that ``predict`` can name out.
 
 The training runs are real and run in subprocesses, as a reader would run them, on 18
-images at 32x32, with ResNet50 swapped for the small stand-in of ``small_resnet50.py``
-(the command line's mechanisms do not depend on the depth; the chapters train the real
-network). One uninterrupted run from scratch and one fine-tuning run from it are shared
-by the tests of the output, of ``predict`` and of resuming; each kind of run is killed
-and resumed once. Bad input is refused before any training, so those tests call
-``resnet.cli.main`` in this process.
+images at 16x16, with the small stand-in for ResNet50 of ``small_resnet50.py`` as the
+builder (``python tests/small_resnet50.py ARGS``: the command line's mechanisms do not
+depend on the depth; the chapters train the real network). One uninterrupted run from
+scratch and one fine-tuning run from it are shared by the tests of the output, of
+``predict`` and of resuming; each kind of run is killed and resumed once. Bad input is
+refused before any training, so those tests call ``resnet.cli.main`` in this process,
+with a builder that fails if training starts.
 """
 
 import json
 import signal
+import subprocess
+import threading
 import time
+from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pytest
 from conftest import CLASSES, make_shape_classes, run_cli
 from PIL import Image
-from small_resnet50 import use_small_resnet50
+from small_resnet50 import small_resnet50
 from tensorflow import keras
 
 from resnet import cli
+from resnet.preprocessing import preprocessing_name
 from resnet.train import backup as backup_module
 from resnet.train import finetune, saving, training
+from resnet.train import folder as folder_module
+from resnet.train.recipe import RECIPE, FineTuning
 
 pytestmark = pytest.mark.slow  # every test trains or starts `python -m resnet` (minutes)
 
-EPOCHS = 3
+EPOCHS = 2  # killed after the first, resumed for the second
 
 
 def _train_args(folder, out):
     # XLA off: no minute spent measuring it, and deterministic ops refuse some XLA kernels.
-    return ["train", folder, "--out", out, "--input-shape", 32, 32, 1, "--epochs", EPOCHS,
+    return ["train", folder, "--out", out, "--input-shape", 16, 16, 1, "--epochs", EPOCHS,
             "--batch-size", 6, "--val-split", 0.25, "--seed", 1, "--xla", "off"]
+
+
+def _never_built(**kwargs):
+    raise AssertionError("training started")
 
 
 @pytest.fixture(scope="module")
@@ -43,14 +55,58 @@ def folder(tmp_path_factory):
     return root
 
 
+class Killed(NamedTuple):
+    """A run killed in the pause after an epoch's backup: its process (exited), its --out."""
+
+    process: subprocess.Popen
+    out: Path
+
+
+def _kill_when(process, backed_up):
+    """SIGKILL ``process`` as soon as ``backed_up()`` (polled every 50 ms: within the 2 s
+    pause that ends every epoch), or leave it if it ends first (the test then fails)."""
+    deadline = time.monotonic() + 400
+    while process.poll() is None and time.monotonic() < deadline:
+        if backed_up():
+            process.send_signal(signal.SIGKILL)
+            break
+        time.sleep(0.05)
+
+
+def _beside_a_killed_run(args, killed_args, backed_up, killed_out):
+    """Run ``args`` to the end while a run of ``killed_args`` goes on beside it and is killed
+    once ``backed_up()``: the two overlap (their tracing is one core's work each), so that
+    the resume tests need one more run, not two. Returns (result, Killed)."""
+    process = run_cli(*killed_args, deterministic=True, small=True, pause=2, popen=True)
+    watcher = threading.Thread(target=_kill_when, args=(process, backed_up))
+    watcher.start()
+    try:
+        result = run_cli(*args, deterministic=True, small=True)
+    finally:
+        watcher.join()
+        process.kill()
+        process.wait()
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result, Killed(process, killed_out)
+
+
 @pytest.fixture(scope="module")
-def uninterrupted(folder, tmp_path_factory):
+def both(folder, tmp_path_factory):
+    """The uninterrupted run from scratch (result, out, logdir), and beside it the same run
+    killed after its first epoch."""
     out = tmp_path_factory.mktemp("run") / "shapes.keras"
     logdir = tmp_path_factory.mktemp("logs")
-    result = run_cli(*_train_args(folder, out), "--logdir", logdir, deterministic=True,
-                     small=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result, out, logdir
+    killed_out = tmp_path_factory.mktemp("killed") / "shapes.keras"
+    backup = Path(f"{killed_out}.backup")
+    result, killed = _beside_a_killed_run(
+        [*_train_args(folder, out), "--logdir", logdir], _train_args(folder, killed_out),
+        lambda: backup_module.finished_epochs(backup) >= 1, killed_out)
+    return (result, out, logdir), killed
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(both):
+    return both[0]
 
 
 # Training end to end ----------------------------------------------------------------------
@@ -69,17 +125,28 @@ def test_train_reports_the_data_the_speed_choice_each_epoch_and_the_result(unint
     assert "Speed: float32, XLA off: the only candidate" in text
     assert all(f"Epoch {k}/{EPOCHS}" in text for k in range(1, EPOCHS + 1))
     assert "val_accuracy" in text  # Keras' progress line of each epoch
-    accuracy = float(text.split("Validation accuracy: ")[1].split()[0])
-    assert 0 <= accuracy <= 1
     assert f"for {EPOCHS} epoch(s) in this run" in text
     assert f"Saved the model to {out}" in text
+
+
+def test_the_reported_accuracy_is_the_saved_models_on_the_validation_images(
+        uninterrupted, folder):
+    result, out, _ = uninterrupted
+    printed = result.stdout.split("Validation accuracy: ")[1].split()
+    # The same split (the recipe's seed), the model as saved, in its own preprocessing.
+    recipe = RECIPE.replace(image_size=(16, 16), batch_size=6, seed=1)
+    dataset = folder_module.read_folder(folder, recipe, channels=1, val_split=0.25)
+    model = saving.load_model(out)
+    assert preprocessing_name(model) == "scale_to_unit"
+    accuracy = training.accuracy(model, dataset, "val")
+    assert printed[:4] == [f"{accuracy:.3f}", "on", "6", "images"]
 
 
 def test_train_leaves_the_model_and_no_backup_or_partial_file(uninterrupted):
     _, out, _ = uninterrupted
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]
     model = keras.models.load_model(out)
-    assert model.input_shape == (None, 32, 32, 1) and model.output_shape == (None, 3)
+    assert model.input_shape == (None, 16, 16, 1) and model.output_shape == (None, 3)
     assert getattr(model, "optimizer", None) is None  # for inference: no Adam moments
     assert saving.saved_class_names(out) == CLASSES
 
@@ -105,23 +172,12 @@ def test_predict_names_the_classes_without_being_told(uninterrupted, folder, cap
 
 
 def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_stopped(
-    uninterrupted, folder, tmp_path
+    both, folder
 ):
-    out = tmp_path / "shapes.keras"
-    backup = tmp_path / "shapes.keras.backup"
-    process = run_cli(*_train_args(folder, out), deterministic=True, small=True, pause=2,
-                      popen=True)
-    try:
-        deadline = time.monotonic() + 400
-        while backup_module.finished_epochs(backup) < 1:  # the first epoch's backup exists
-            assert process.poll() is None, "the run ended before its first backup"
-            assert time.monotonic() < deadline, "no backup after 400 s"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)  # in the pause after epoch 1
-    finally:
-        process.kill()
-        process.wait()
-    assert backup_module.finished_epochs(backup) == 1 and not out.exists()
+    uninterrupted, (process, out) = both
+    backup = Path(f"{out}.backup")
+    assert process.returncode == -signal.SIGKILL, "the run was not killed"
+    assert backup_module.finished_epochs(backup) == 1 and not out.exists()  # in epoch 1's pause
 
     result = run_cli(*_train_args(folder, out), deterministic=True, small=True)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -137,7 +193,7 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_stopped(
     # deterministic ops and XLA off, both runs execute the same kernels in the same order
     # on the same machine, and the backup restores every bit of the state (float32
     # weights, BN statistics, Adam's moments and step count, the best epoch's weights),
-    # while the skipped batches give epochs 2 and 3 the same shuffle and augmentation.
+    # while the skipped batches give epoch 2 the same shuffle and augmentation.
     # Any nonzero difference means some state was lost or the batches differ.
     assert worst == 0, f"largest weight difference, resumed vs uninterrupted: {worst:.3g}"
 
@@ -146,19 +202,28 @@ def test_a_killed_run_resumes_where_it_stopped_and_ends_as_if_never_stopped(
 
 
 def _fine_tune_args(folder, out, weights):
-    return ["train", folder, "--out", out, "--input-shape", 32, 32, 1, "--weights", weights,
+    return ["train", folder, "--out", out, "--input-shape", 16, 16, 1, "--weights", weights,
             "--head-epochs", 1, "--epochs", 2, "--batch-size", 6, "--val-split", 0.25,
             "--seed", 1, "--xla", "off"]
 
 
 @pytest.fixture(scope="module")
-def fine_tuned(uninterrupted, folder, tmp_path_factory):
-    """The model trained from scratch above, fine-tuned: its classifier anew, then all."""
+def both_fine_tuned(uninterrupted, folder, tmp_path_factory):
+    """The model trained from scratch above, fine-tuned: its classifier anew, then all
+    (result, out); and beside it the same run killed after phase 2's first epoch."""
     out = tmp_path_factory.mktemp("fine") / "tuned.keras"
-    result = run_cli(*_fine_tune_args(folder, out, uninterrupted[1]), deterministic=True,
-                     small=True)
-    assert result.returncode == 0, result.stderr[-3000:]
-    return result, out
+    killed_out = tmp_path_factory.mktemp("killed_fine") / "tuned.keras"
+    backup = Path(f"{killed_out}.backup")
+    result, killed = _beside_a_killed_run(
+        _fine_tune_args(folder, out, uninterrupted[1]),
+        _fine_tune_args(folder, killed_out, uninterrupted[1]),
+        lambda: backup_module.finished_phases(backup)[1] >= 1, killed_out)
+    return (result, out), killed
+
+
+@pytest.fixture(scope="module")
+def fine_tuned(both_fine_tuned):
+    return both_fine_tuned[0]
 
 
 def test_fine_tuning_reports_both_phases_and_saves_a_model_that_predict_names(
@@ -174,7 +239,8 @@ def test_fine_tuning_reports_both_phases_and_saves_a_model_that_predict_names(
     assert "for 3 epoch(s) in this run" in text and f"Saved the model to {out}" in text
     assert sorted(p.name for p in out.parent.iterdir()) == [out.name]  # no backup left
     assert saving.saved_class_names(out) == CLASSES
-    tuned, pretrained = keras.models.load_model(out), keras.models.load_model(uninterrupted[1])
+    tuned, pretrained = saving.load_model(out), saving.load_model(uninterrupted[1])
+    assert preprocessing_name(tuned) == "scale_to_unit"  # the weights' own: ours
     for name in ("conv1_conv", "conv5_block1_3_conv"):  # phase 2 trained them (BN frozen)
         assert not np.array_equal(tuned.get_layer(name).get_weights()[0],
                                   pretrained.get_layer(name).get_weights()[0]), name
@@ -183,22 +249,13 @@ def test_fine_tuning_reports_both_phases_and_saves_a_model_that_predict_names(
 
 
 def test_a_killed_fine_tuning_run_resumes_in_phase_2_and_ends_as_if_never_stopped(
-    fine_tuned, uninterrupted, folder, tmp_path
+    both_fine_tuned, uninterrupted, folder
 ):
-    out = tmp_path / "tuned.keras"
-    backup = tmp_path / "tuned.keras.backup"
+    fine_tuned, (process, out) = both_fine_tuned
+    backup = Path(f"{out}.backup")
     args = _fine_tune_args(folder, out, uninterrupted[1])
-    process = run_cli(*args, deterministic=True, small=True, pause=2, popen=True)
-    try:
-        deadline = time.monotonic() + 400
-        while backup_module.finished_phases(backup) != (1, 1):  # phase 2's first epoch backed up
-            assert process.poll() is None, "the run ended before phase 2's first backup"
-            assert time.monotonic() < deadline, "no backup of phase 2 after 400 s"
-            time.sleep(0.05)
-        process.send_signal(signal.SIGKILL)  # in the pause after phase 2's first epoch
-    finally:
-        process.kill()
-        process.wait()
+    assert process.returncode == -signal.SIGKILL, "the run was not killed"
+    # In the pause after phase 2's first epoch.
     assert backup_module.finished_phases(backup) == (1, 1) and not out.exists()
 
     result = run_cli(*args, deterministic=True, small=True)
@@ -216,7 +273,7 @@ def test_a_killed_fine_tuning_run_resumes_in_phase_2_and_ends_as_if_never_stoppe
 
 
 def test_imagenet_offline_stops_in_one_line_naming_the_download_and_the_alternative(
-    folder, tmp_path, capsys, monkeypatch, no_training
+    folder, tmp_path, capsys, monkeypatch
 ):
     from resnet import weights
 
@@ -235,7 +292,7 @@ def test_imagenet_offline_stops_in_one_line_naming_the_download_and_the_alternat
 
 
 def test_imagenet_weights_on_greyscale_and_a_missing_weights_file_are_refused(
-    folder, tmp_path, capsys, no_training
+    folder, tmp_path, capsys
 ):
     err = _refused(capsys, _fine_tune_args(folder, tmp_path / "m.keras", "imagenet"))
     assert "--weights imagenet" in err and "RGB" in err and "C=1" in err
@@ -246,25 +303,15 @@ def test_imagenet_weights_on_greyscale_and_a_missing_weights_file_are_refused(
 # Bad input: one line naming the path, exit code 2, before any training --------------------
 
 
-@pytest.fixture
-def no_training(monkeypatch):
-    def fail(*args, **kwargs):
-        raise AssertionError("training started")
-
-    monkeypatch.setattr(training, "train_resnet50", fail)
-    monkeypatch.setattr(finetune, "fine_tune_resnet50", fail)
-
-
 def _refused(capsys, args):
-    code = cli.main([str(a) for a in args])
+    code = cli.main([str(a) for a in args], build=_never_built)
     err = capsys.readouterr().err
     assert code == 2
     assert err.startswith("error: ") and err.count("\n") == 1, err
     return err
 
 
-def test_head_epochs_without_weights_is_refused_not_ignored(folder, tmp_path, capsys,
-                                                            no_training):
+def test_head_epochs_without_weights_is_refused_not_ignored(folder, tmp_path, capsys):
     err = _refused(capsys, [*_train_args(folder, tmp_path / "m.keras"), "--head-epochs", 2])
     assert "--head-epochs" in err and "--weights" in err
 
@@ -275,37 +322,37 @@ class _Called(Exception):
 
 def test_unfreeze_reaches_the_recipe_and_is_refused_without_weights(
         folder, tmp_path, capsys, uninterrupted, monkeypatch):
-    calls = []
+    recipes = []
 
-    def spy(*args, **kwargs):
-        calls.append(kwargs)
+    def spy(dataset, weights, recipe, **kwargs):  # stops before training
+        recipes.append(recipe)
         raise _Called
 
     monkeypatch.setattr(finetune, "fine_tune_resnet50", spy)
-    with use_small_resnet50(), pytest.raises(_Called):  # the weights are the stand-in's
-        cli.main([str(a) for a in [*_fine_tune_args(folder, tmp_path / "a.keras",
-                                                    uninterrupted[1]), "--unfreeze", "conv5"]])
-    with use_small_resnet50(), pytest.raises(_Called):
-        cli.main([str(a) for a in _fine_tune_args(folder, tmp_path / "b.keras",
-                                                  uninterrupted[1])])
-    assert [call["unfreeze"] for call in calls] == ["conv5", "all"]
+    for out, more in (("a.keras", ["--unfreeze", "conv5"]), ("b.keras", [])):
+        args = [*_fine_tune_args(folder, tmp_path / out, uninterrupted[1]), *more]
+        with pytest.raises(_Called):  # the weights are the stand-in's: its builder
+            cli.main([str(a) for a in args], build=small_resnet50)
+    assert all(isinstance(recipe, FineTuning) for recipe in recipes)
+    assert [recipe.unfreeze for recipe in recipes] == ["conv5", "all"]
+    assert {(r.head_epochs, r.epochs, r.batch_size, r.seed) for r in recipes} == {(1, 2, 6, 1)}
     err = _refused(capsys, [*_train_args(folder, tmp_path / "m.keras"), "--unfreeze", "conv5"])
     assert "--unfreeze" in err and "--weights" in err
 
 
-def test_a_missing_folder_is_refused_with_exit_code_2():
-    result = run_cli("train", "no/such/folder", "--out", "m.keras")
-    assert result.returncode == 2
-    assert "no/such/folder" in result.stderr and "Traceback" not in result.stderr
+def test_a_missing_folder_is_refused_with_exit_code_2(tmp_path, capsys):
+    err = _refused(capsys, ["train", "no/such/folder", "--out", tmp_path / "m.keras"])
+    assert "DATA_DIR 'no/such/folder': no such folder" in err
+    assert list(tmp_path.iterdir()) == []  # nothing written
 
 
-def test_a_folder_without_class_subfolders_is_refused(tmp_path, capsys, no_training):
+def test_a_folder_without_class_subfolders_is_refused(tmp_path, capsys):
     Image.fromarray(np.zeros((32, 32), np.uint8)).save(tmp_path / "loose.png")
     err = _refused(capsys, _train_args(tmp_path, tmp_path / "m.keras"))
     assert str(tmp_path) in err and "at least two" in err
 
 
-def test_a_single_class_is_refused(tmp_path, capsys, no_training):
+def test_a_single_class_is_refused(tmp_path, capsys):
     make_shape_classes(tmp_path / "data", per_class=2)
     for name in CLASSES[1:]:
         for f in (tmp_path / "data" / name).iterdir():
@@ -315,7 +362,7 @@ def test_a_single_class_is_refused(tmp_path, capsys, no_training):
     assert str(tmp_path / "data") in err and "found 1" in err
 
 
-def test_a_class_without_readable_images_is_refused(tmp_path, capsys, no_training):
+def test_a_class_without_readable_images_is_refused(tmp_path, capsys):
     make_shape_classes(tmp_path / "data", per_class=4)
     empty = tmp_path / "data" / "zebra"
     empty.mkdir()
@@ -348,7 +395,7 @@ def test_an_out_that_cannot_be_written_fails_before_reading_or_training(
 
 
 def test_a_logdir_without_tensorboard_is_refused_before_training(
-    folder, tmp_path, capsys, monkeypatch, no_training
+    folder, tmp_path, capsys, monkeypatch
 ):
     import importlib.util
 
@@ -362,7 +409,7 @@ def test_a_logdir_without_tensorboard_is_refused_before_training(
     assert str(tmp_path) in err and "pip install tensorboard" in err
 
 
-def test_a_backup_folder_holding_other_files_is_refused(folder, tmp_path, capsys, no_training):
+def test_a_backup_folder_holding_other_files_is_refused(folder, tmp_path, capsys):
     backup = tmp_path / "precious"
     backup.mkdir()
     (backup / "thesis.tex").write_text("")
@@ -371,9 +418,14 @@ def test_a_backup_folder_holding_other_files_is_refused(folder, tmp_path, capsys
     assert (backup / "thesis.tex").exists()
 
 
-def test_a_backup_of_other_settings_is_not_resumed(folder, tmp_path, capsys, no_training):
-    backup = tmp_path / "m.keras.backup"
-    backup.mkdir()
-    (backup / "run.json").write_text(json.dumps({"epochs": 99}))
-    err = _refused(capsys, _train_args(folder, tmp_path / "m.keras"))
-    assert str(backup) in err and "epochs" in err
+def test_a_backup_of_other_settings_is_not_resumed_naming_them(folder, tmp_path, capsys):
+    out, backup = tmp_path / "m.keras", tmp_path / "m.keras.backup"
+    three = _train_args(folder, out)
+    three[three.index("--epochs") + 1] = 3
+    with pytest.raises(AssertionError, match="training started"):  # after the backup opened
+        cli.main([str(a) for a in three], build=_never_built)
+    assert json.loads((backup / "run.json").read_text())["epochs"] == 3
+    capsys.readouterr()
+    err = _refused(capsys, _train_args(folder, out))
+    assert f"--backup-dir {str(backup)!r}: holds the backup of a run with other settings " \
+           f"(epochs 3 then, {EPOCHS} now)" in err

@@ -1,31 +1,40 @@
 """``resnet.train.finetune``: a pretrained backbone under a new classifier, in two phases.
 
-Offline, on weights the tests make: at 32x32 with every weight random, BN moving
-statistics included (``checks.randomize_weights``), so that a statistic left unchanged
-cannot pass for the fresh 0 and 1. The recipe's runs use the small stand-in for ResNet50
-of ``small_resnet50.py`` (freezing and unfreezing do not depend on the depth);
-keras.applications' ResNet50 checks the loading of real weights files. The images are the
-command line tests' patterned shapes (three classes, eight images each).
+Offline, on weights the tests make: every weight random, BN moving statistics included
+(``checks.randomize_weights``), so that a statistic left unchanged cannot pass for the
+fresh 0 and 1. The recipe's runs pass the small stand-in for ResNet50 of
+``small_resnet50.py`` as the builder (freezing and unfreezing do not depend on the
+depth); keras.applications' ResNet50 checks the loading of real weights files. The
+images are the command line tests' patterned shapes (three classes, eight images each)
+at 16x16, greyscale, or RGB under weights marked as ImageNet's.
 """
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import CLASSES, make_shape_classes
-from small_resnet50 import small_resnet50, use_small_resnet50
+from small_resnet50 import small_resnet50
 from tensorflow import keras
 
 import resnet
 from resnet import weights as weights_module
 from resnet.book import checks
-from resnet.preprocessing import imagenet_caffe, preprocessing_for, scale_to_unit
+from resnet.preprocessing import (
+    imagenet_caffe,
+    preprocessing_for,
+    preprocessing_name,
+    resize,
+    scale_to_unit,
+    set_preprocessing,
+)
 from resnet.train import data, finetune, saving
+from resnet.train.recipe import FINE_TUNING
 
-FAST = dict(batch_size=6, jit_compile=False, seed=1)
+FAST = FINE_TUNING.replace(batch_size=6, jit_compile=False, seed=1)
 
 
-def _source(channels, classes, name="resnet50"):
-    model = small_resnet50((32, 32, channels), classes=classes, seed=3, name=name)
+def _source(channels, classes):
+    model = small_resnet50((32, 32, channels), classes=classes, seed=3)
     checks.randomize_weights(model, seed=1)
     return model
 
@@ -43,29 +52,49 @@ def _unchanged(before, after_model, names):
 @pytest.fixture(scope="module")
 def shapes(tmp_path_factory):
     root = make_shape_classes(tmp_path_factory.mktemp("shapes"))
-    return data.image_folder(root, image_size=32, channels=1, val_fraction=0.25,
+    return data.image_folder(root, image_size=16, channels=1, val_fraction=0.25,
                              test_fraction=0)
+
+
+@pytest.fixture(scope="module")
+def photos(tmp_path_factory):
+    """RGB shapes, four a class (three for training), and their folder."""
+    root = make_shape_classes(tmp_path_factory.mktemp("photos"), per_class=4, channels=3)
+    return root, data.image_folder(root, image_size=16, channels=3, val_fraction=0.25,
+                                   test_fraction=0)
 
 
 @pytest.fixture(scope="module")
 def source(tmp_path_factory):
     model = _source(channels=1, classes=5)
     path = tmp_path_factory.mktemp("weights") / "pretrained.keras"
-    model.save(path)
+    model.save(path)  # Keras' own save: no preprocessing recorded, so scale_to_unit
     return path, _backbone(model)
 
 
 @pytest.fixture(scope="module")
-def head_only(shapes, source):
-    with use_small_resnet50():
-        return finetune.fine_tune_resnet50(shapes, source[0], head_epochs=1, epochs=0, **FAST)
+def imagenet_source(tmp_path_factory):
+    """RGB weights marked as ImageNet's (as ``ResNet50(weights="imagenet")`` marks its
+    model), saved with the mark."""
+    model = set_preprocessing(_source(channels=3, classes=4), "imagenet_caffe")
+    path = tmp_path_factory.mktemp("imagenet") / "pretrained.keras"
+    saving.save_model(model, path)
+    return path, _backbone(model)
+
+
+@pytest.fixture(scope="module")
+def head_only(photos, imagenet_source):
+    """Phase 1 alone (augmented, on the frozen network) from the ImageNet-marked weights."""
+    return finetune.fine_tune_resnet50(photos[1], imagenet_source[0],
+                                       FAST.replace(head_epochs=1, epochs=0, batch_size=3),
+                                       build=small_resnet50)
 
 
 @pytest.fixture(scope="module")
 def top_stage(shapes, source):
-    with use_small_resnet50():
-        return finetune.fine_tune_resnet50(shapes, source[0], head_epochs=1, epochs=1,
-                                           unfreeze="conv5", batch_norm="training", **FAST)
+    return finetune.fine_tune_resnet50(
+        shapes, source[0], FAST.replace(head_epochs=1, epochs=1, unfreeze="conv5",
+                                        batch_norm="training"), build=small_resnet50)
 
 
 # The recipe -------------------------------------------------------------------------------
@@ -76,13 +105,13 @@ def test_the_new_classifier_has_the_datasets_classes(head_only):
     assert head_only.model.output_shape == (None, len(CLASSES))
     assert head_only.model.get_layer("predictions").kernel.shape == (2048, len(CLASSES))
     assert len(head_only.head_history.history["loss"]) == 1 and head_only.history is None
-    assert not head_only.imagenet and head_only.model.name == "resnet50_finetuned"
+    assert head_only.imagenet and head_only.model.name == "resnet50"
 
 
 @pytest.mark.slow
 def test_phase_1_leaves_every_backbone_weight_and_bn_statistic_exactly_unchanged(
-        head_only, source):
-    _, before = source
+        head_only, imagenet_source):
+    _, before = imagenet_source
     same = _unchanged(before, head_only.model, before)
     changed = [name for name, kept in same.items() if not kept]
     # Equality, not closeness: a frozen layer is not updated at all, and a BN layer of a
@@ -106,13 +135,14 @@ def test_phase_2_trains_the_unfrozen_stage_bn_statistics_included_and_nothing_be
         new = top_stage.model.get_layer(name).get_weights()
         assert all(not np.array_equal(a, b) for a, b in zip(before[name], new, strict=True)), \
             name
+    assert not top_stage.imagenet and preprocessing_name(top_stage.model) == "scale_to_unit"
 
 
 @pytest.fixture(scope="module")
 def on_features(shapes, source):
-    with use_small_resnet50():
-        return finetune.fine_tune_resnet50(shapes, source[0], head="features", head_epochs=3,
-                                           epochs=1, batch_norm="inference", **FAST)
+    return finetune.fine_tune_resnet50(
+        shapes, source[0], FAST.replace(head="features", head_epochs=3, epochs=1,
+                                        batch_norm="inference"), build=small_resnet50)
 
 
 @pytest.mark.slow
@@ -120,9 +150,8 @@ def test_a_head_on_features_trains_the_classifier_alone_from_the_models_own_star
         on_features, shapes, source):
     _, before = source
     assert len(on_features.head_history.history["loss"]) == 3
-    with use_small_resnet50():
-        fresh = finetune.pretrained_model(source[0], shapes.input_shape, len(CLASSES),
-                                          seed=FAST["seed"])
+    fresh = finetune.pretrained_model(source[0], shapes.input_shape, len(CLASSES),
+                                      seed=FAST.seed, build=small_resnet50)
     # Its start is the classifier fine_tune_resnet50 builds; training moved it.
     kernel = on_features.model.get_layer(finetune.CLASSIFIER).get_weights()[0]
     assert not np.array_equal(kernel, fresh.get_layer(finetune.CLASSIFIER).get_weights()[0])
@@ -141,44 +170,56 @@ def test_phase_2_with_bn_in_inference_mode_moves_the_convolutions_and_no_bn_arra
     assert not any(same[n] for n in conv), [n for n in conv if same[n]][:5]
 
 
-@pytest.mark.parametrize("argument, value", [("batch_norm", "frozen"), ("head", "cached")])
-def test_an_unknown_batch_norm_or_head_mode_is_named(shapes, source, argument, value):
-    with pytest.raises(ValueError, match=f"`{argument}` must be one of .*{value}"):
-        finetune.fine_tune_resnet50(shapes, source[0], **{argument: value}, **FAST)
+def _loss(model, batches):
+    """The mean cross-entropy of ``model`` (inference mode) over ``batches``."""
+    losses = [keras.losses.sparse_categorical_crossentropy(y, model(x, training=False))
+              for x, y in batches]
+    return float(np.mean(np.concatenate(losses)))
 
 
 @pytest.mark.slow
-def test_imagenet_weights_travel_with_the_saved_model_as_its_preprocessing(tmp_path,
-                                                                           monkeypatch):
-    root = make_shape_classes(tmp_path / "photos", per_class=4, channels=3)
-    photos = data.image_folder(root, image_size=32, channels=3, val_fraction=0.25,
-                               test_fraction=0)
-    pretrained = tmp_path / "pretrained.keras"  # named as ResNet50(weights="imagenet") names it
-    _source(channels=3, classes=4, name="resnet50" + weights_module.IMAGENET_SUFFIX).save(
-        pretrained)
-    used, batches = [], finetune.batches
-
-    def spy(*args, preprocessing, **kwargs):
-        used.append(preprocessing)
-        return batches(*args, preprocessing=preprocessing, **kwargs)
-
-    monkeypatch.setattr(finetune, "batches", spy)
-    with use_small_resnet50():
-        run = finetune.fine_tune_resnet50(photos, pretrained, head_epochs=1, epochs=0,
-                                          batch_size=3, jit_compile=False)
-    assert used and all(p is imagenet_caffe for p in used)  # what training ate
-    assert run.imagenet and run.model.name == "resnet50_finetuned_imagenet"
-    path = saving.save_model(run.model, tmp_path / "tuned.keras", class_names=photos.class_names)
-    loaded = keras.models.load_model(path)
+def test_imagenet_weights_travel_with_the_model_as_its_preprocessing(
+        head_only, photos, tmp_path):
+    root, dataset = photos
+    model = head_only.model
+    assert preprocessing_name(model) == "imagenet_caffe"
+    # What phase 1 validated on (and trained on: the same call makes both pipelines) was
+    # ImageNet's preprocessing: the kept epoch's validation loss is the model's loss on the
+    # validation images so preprocessed (float32 sums in another order: ~1e-7), not on [0, 1].
+    history = head_only.head_history.history
+    recipe = FAST.replace(batch_size=3, augmentation=None)
+    for preprocessing, same in ((imagenet_caffe, True), (scale_to_unit, False)):
+        _, val = finetune.batches(dataset, recipe, preprocessing=preprocessing)
+        assert (_loss(model, val) == pytest.approx(history["val_loss"][0], rel=1e-4)) == same
+    path = saving.save_model(model, tmp_path / "tuned.keras", class_names=dataset.class_names)
+    loaded = saving.load_model(path)
     assert preprocessing_for(loaded) is imagenet_caffe
+    assert preprocessing_for(keras.models.load_model(path)) is scale_to_unit  # Keras' loader
     assert saving.saved_class_names(path) == CLASSES
     predictions = resnet.evaluate(loaded, [root / "square" / "0.png"])
     assert predictions[0].label == predictions[0].index  # no names given: indices
     files = [root / name / "0.png" for name in CLASSES]
-    pixels = np.stack([resnet.load_image(f) for f in files])  # 32x32 already: no resizing
+    pixels = np.stack([resnet.load_image(f) for f in files])
+    pixels = np.asarray(resize(pixels, 16))  # as evaluate resizes
     got = np.stack([p.probabilities for p in resnet.evaluate(loaded, files)])
     # The same call on the same batch in one process: equal, not close.
     np.testing.assert_array_equal(got, np.asarray(loaded(imagenet_caffe(pixels), training=False)))
+
+
+@pytest.mark.slow
+def test_a_model_fine_tuned_from_an_imagenet_marked_model_keeps_the_mark(head_only, photos,
+                                                                          tmp_path):
+    path = saving.save_model(head_only.model, tmp_path / "first.keras")
+    pretrained = finetune.pretrained_weights(path, channels=3, build=small_resnet50)
+    assert pretrained.imagenet and pretrained.source == str(path.resolve())
+    again = finetune.pretrained_model(pretrained, photos[1].input_shape, 2, seed=0,
+                                      build=small_resnet50)
+    assert preprocessing_name(again) == "imagenet_caffe"
+    # The name no longer matters: a model named as before but saved unmarked is [0, 1]'s.
+    unmarked = tmp_path / "resnet50_imagenet.keras"
+    keras.Model(head_only.model.input, head_only.model.output,
+                name="resnet50_imagenet").save(unmarked)
+    assert not finetune.pretrained_weights(unmarked, build=small_resnet50).imagenet
 
 
 # The parts ----------------------------------------------------------------------------------
@@ -188,9 +229,9 @@ def test_the_pipelines_apply_the_preprocessing_the_weights_expect(tmp_path):
     root = make_shape_classes(tmp_path / "photos", per_class=4, channels=3)
     photos = data.image_folder(root, image_size=32, channels=3, val_fraction=0.25,
                                test_fraction=0)
+    recipe = FINE_TUNING.replace(batch_size=3, augmentation=None)
     for preprocessing in (imagenet_caffe, scale_to_unit):
-        train, val = finetune.batches(photos, preprocessing=preprocessing, batch_size=3,
-                                      augmentation=None)
+        train, val = finetune.batches(photos, recipe, preprocessing=preprocessing)
         images, _ = next(iter(val))
         # The images are 32x32 already, so resizing leaves them be: equal, not close.
         np.testing.assert_array_equal(images, preprocessing(photos.arrays["val"].images[:3]))
@@ -283,13 +324,10 @@ def test_a_missing_file_and_a_wrong_type_are_refused(tmp_path):
         finetune.pretrained_weights(3)
 
 
-def test_bad_phases_are_refused_before_any_work(shapes):
-    with pytest.raises(ValueError, match="`unfreeze` must be"):
-        finetune.fine_tune_resnet50(shapes, "imagenet", unfreeze="conv6")
-    with pytest.raises(ValueError, match="must not both be 0"):
-        finetune.fine_tune_resnet50(shapes, "imagenet", head_epochs=0, epochs=0)
+def test_a_batch_larger_than_the_training_images_is_refused_before_any_work(shapes):
+    # Refused before "imagenet" would be downloaded (18 training images, batches of 32).
     with pytest.raises(ValueError, match="`batch_size` \\(32\\) must not exceed"):
-        finetune.fine_tune_resnet50(shapes, "imagenet")
+        finetune.fine_tune_resnet50(shapes, "imagenet", FINE_TUNING)
 
 
 def test_imagenet_offline_says_what_it_tried_to_download_and_the_alternative(monkeypatch):

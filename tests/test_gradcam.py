@@ -159,6 +159,9 @@ def test_plot_grad_cam_titles_prediction_and_truth(untrained, digits):
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert len(titles) == 3 and all("true" in title for title in titles)
     assert all(len(ax.get_images()) == 2 for ax in fig.axes[:3])  # the image and its heatmap
+    for ax in fig.axes[:3]:  # the heatmap covers exactly the image's pixels
+        image, heatmap = ax.get_images()
+        assert heatmap.get_extent() == pytest.approx(image.get_extent())
 
 
 def test_plot_grad_cam_reads_each_image_once(untrained, monkeypatch):

@@ -80,10 +80,20 @@ def test_images_are_resized_and_preprocessed_like_training(rgb_model, rng):
                                atol=1e-5)
 
 
-def test_imagenet_models_get_imagenet_preprocessing(picture):
-    model = tiny_model(3, name="resnet50_imagenet")
-    expected = model(np.asarray(resnet.imagenet_caffe(picture[None].astype(np.float32)))).numpy()
+def test_a_model_marked_as_imagenets_gets_imagenet_preprocessing(picture):
+    model = resnet.set_preprocessing(tiny_model(3), "imagenet_caffe")
+    pixels = picture[None].astype(np.float32)
+    expected = model(np.asarray(resnet.imagenet_caffe(pixels))).numpy()
     np.testing.assert_allclose(evaluate(model, picture)[0].probabilities, expected[0], atol=1e-5)
+    unit = model(np.asarray(resnet.scale_to_unit(pixels))).numpy()
+    assert np.abs(unit - expected).max() > 1e-2  # the two preprocessings tell apart
+    # The preprocessing given wins over the model's.
+    np.testing.assert_allclose(
+        evaluate(model, picture, preprocessing=resnet.scale_to_unit)[0].probabilities, unit[0],
+        atol=1e-5)
+    # A name ending in "_imagenet" no longer picks it: only the mark does.
+    named = tiny_model(3, name="resnet50_imagenet")
+    np.testing.assert_allclose(evaluate(named, picture)[0].probabilities, unit[0], atol=1e-5)
 
 
 def test_a_sigmoid_model_gives_two_class_probabilities(picture):

@@ -1,15 +1,24 @@
+"""resnet.preprocessing: the two preprocessings, resizing, and the one a model carries."""
+
+import json
+import zipfile
+
 import numpy as np
 import pytest
 from tensorflow import keras
 
 import resnet
 from resnet.preprocessing import (
+    PREPROCESSINGS,
     imagenet_caffe,
     preprocess,
     preprocessing_for,
+    preprocessing_name,
     resize,
     scale_to_unit,
+    set_preprocessing,
 )
+from resnet.train.saving import load_model, save_model
 
 
 def test_scale_to_unit_maps_0_255_to_0_1_as_float32(rng):
@@ -32,13 +41,48 @@ def test_imagenet_caffe_refuses_greyscale():
         imagenet_caffe(np.zeros((4, 4, 1)))
 
 
-def test_preprocessing_for_picks_by_model_name():
+def _pooling_model(name="resnet50"):
     inputs = keras.Input((32, 32, 3))
-    outputs = keras.layers.GlobalAveragePooling2D()(inputs)
-    assert preprocessing_for(keras.Model(inputs, outputs, name="resnet50_imagenet")) is (
-        imagenet_caffe
-    )
-    assert preprocessing_for(keras.Model(inputs, outputs, name="resnet50")) is scale_to_unit
+    return keras.Model(inputs, keras.layers.GlobalAveragePooling2D()(inputs), name=name)
+
+
+def test_a_model_carries_its_preprocessing_and_its_name_does_not_matter():
+    model = _pooling_model()
+    assert preprocessing_name(model) == "scale_to_unit" and preprocessing_for(model) is (
+        scale_to_unit)  # unmarked: what this book trains with
+    assert set_preprocessing(model, "imagenet_caffe") is model
+    assert preprocessing_name(model) == "imagenet_caffe"
+    assert preprocessing_for(model) is imagenet_caffe
+    # The "_imagenet" name suffix that used to pick ImageNet's preprocessing means nothing.
+    assert preprocessing_for(_pooling_model("resnet50_imagenet")) is scale_to_unit
+    assert PREPROCESSINGS == {"scale_to_unit": scale_to_unit, "imagenet_caffe": imagenet_caffe}
+
+
+def test_an_unknown_preprocessing_is_refused_naming_the_known_ones():
+    model = _pooling_model()
+    with pytest.raises(ValueError, match="`name` must be one of .*'imagenet_caffe'.*got 'caffe'"):
+        set_preprocessing(model, "caffe")
+    assert preprocessing_name(model) == "scale_to_unit"  # left as it was
+    model.preprocessing = "torch"  # set by hand
+    with pytest.raises(ValueError, match="the model's `preprocessing` must be one of"):
+        preprocessing_for(model)
+
+
+@pytest.mark.parametrize("name", ["imagenet_caffe", "scale_to_unit"])
+def test_the_preprocessing_survives_saving_and_loading(tmp_path, name):
+    model = set_preprocessing(_pooling_model(), name)
+    path = save_model(model, tmp_path / "model.keras")
+    assert preprocessing_name(load_model(path)) == name
+    # Keras' own loader knows nothing of it: the model comes back unmarked.
+    assert preprocessing_name(keras.models.load_model(path)) == "scale_to_unit"
+    with zipfile.ZipFile(path) as archive:
+        assert json.loads(archive.read("preprocessing.json")) == name
+
+
+def test_a_model_saved_by_keras_loads_as_scale_to_unit(tmp_path):
+    model = set_preprocessing(_pooling_model(), "imagenet_caffe")
+    model.save(tmp_path / "plain.keras")  # Keras' save: no entry for the preprocessing
+    assert preprocessing_name(load_model(tmp_path / "plain.keras")) == "scale_to_unit"
 
 
 def test_resize_keeps_the_pixel_range_and_shape(rng):

@@ -6,7 +6,7 @@ from tensorflow import keras
 import resnet
 from resnet import weights as resnet_weights
 from resnet.book.checks import randomize_weights
-from resnet.preprocessing import imagenet_caffe, preprocessing_for
+from resnet.preprocessing import imagenet_caffe, preprocessing_for, preprocessing_name
 
 SMALL = dict(input_shape=(32, 32, 3), classes=5)
 
@@ -32,7 +32,8 @@ def test_a_keras_applications_file_loads_into_the_from_scratch_network(tmp_path,
     x = rng.uniform(0, 1, size=(2, 32, 32, 3)).astype("float32")
     np.testing.assert_allclose(np.asarray(ours(x, training=False)),
                                np.asarray(reference(x, training=False)), atol=PROBABILITY_ATOL)
-    assert ours.name == "resnet50"  # not ImageNet's: it keeps the book's preprocessing
+    # Not ImageNet's file: the model keeps the book's preprocessing.
+    assert ours.name == "resnet50" and preprocessing_name(ours) == "scale_to_unit"
 
 
 def test_weights_saved_from_our_network_load_back(tmp_path):
@@ -103,7 +104,7 @@ def test_imagenet_offline_raises_a_connection_error_saying_a_download_is_needed(
 
 
 @pytest.mark.slow
-def test_imagenet_downloads_the_published_file_and_names_the_model(monkeypatch, tmp_path):
+def test_imagenet_downloads_the_published_file_and_marks_its_preprocessing(monkeypatch, tmp_path):
     published = tmp_path / "resnet50_weights_tf_dim_ordering_tf_kernels.h5"
     reference = _reference(published, input_shape=(224, 224, 3), classes=1000)
     calls = []
@@ -121,13 +122,14 @@ def test_imagenet_downloads_the_published_file_and_names_the_model(monkeypatch, 
         "models",
         "2cb95161c43110f7111970584f804107",
     )]
-    assert model.name == "resnet50_imagenet"
+    # The model carries ImageNet's preprocessing (its name stays the builder's).
+    assert model.name == "resnet50" and preprocessing_name(model) == "imagenet_caffe"
     assert preprocessing_for(model) is imagenet_caffe
     for a, b in zip(model.get_weights(), reference.get_weights(), strict=True):
         np.testing.assert_array_equal(a, b)
     # The published file passed as a path is recognised as ImageNet's too.
-    assert resnet.ResNet50(input_shape=(224, 224, 3), classes=1000,
-                           weights=published).name == "resnet50_imagenet"
+    assert preprocessing_name(resnet.ResNet50(input_shape=(224, 224, 3), classes=1000,
+                                              weights=published)) == "imagenet_caffe"
 
 
 def test_imagenet_files_are_keras_applications():

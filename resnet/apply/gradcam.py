@@ -126,15 +126,16 @@ def _maps(model, target, inputs, indices, batch_size=32):
 
 
 def plot_grad_cam(model, images, class_names=None, *, labels=None, class_index=None, layer=None,
-                  preprocessing=None, alpha=0.5, ncols=4, size=2.5):
-    """Draw each image with its Grad-CAM heatmap over it, titled with the prediction.
+                  ncols=4, size=2.5):
+    """Draw each image with its Grad-CAM heatmap over it (half opaque), titled with the
+    prediction.
 
     Args:
-        model, images, class_index, layer, preprocessing: as for ``grad_cam``.
+        model, images, class_index, layer: as for ``grad_cam`` (the images get the
+            preprocessing the model carries, ``resnet.preprocessing_for``).
         class_names: one name per class, or None for class indices.
         labels: optional true class indices, one per image, added to the titles
             (a wrong prediction is marked with a cross).
-        alpha: the heatmap's opacity.
         ncols: images per row.
         size: the side of each image in inches.
 
@@ -142,7 +143,7 @@ def plot_grad_cam(model, images, class_names=None, *, labels=None, class_index=N
         The matplotlib Figure. The heatmap is stretched over the whole image,
         which is how ``evaluate`` resizes it for the model.
     """
-    batch, target, indices = _prepare(model, images, class_index, layer, preprocessing)
+    batch, target, indices = _prepare(model, images, class_index, layer, None)
     predictions = predict_batch(model, batch, class_names)
     maps = _maps(model, target, batch.inputs, indices)
     count = len(batch.names)
@@ -159,8 +160,9 @@ def plot_grad_cam(model, images, class_names=None, *, labels=None, class_index=N
     ):  # the pixels as read, before resizing: the heatmap is stretched over them
         rows, cols = pixels.shape[:2]
         show_pixels(ax, pixels, channels)
-        ax.imshow(heatmap, cmap="jet", alpha=alpha, vmin=0, vmax=1, extent=(0, cols, rows, 0),
-                  interpolation="bilinear")
+        # Over the pixels' own extent (imshow's default puts pixel centres on whole numbers).
+        ax.imshow(heatmap, cmap="jet", alpha=0.5, vmin=0, vmax=1,
+                  extent=(-0.5, cols - 0.5, rows - 0.5, -0.5), interpolation="bilinear")
         title = f"{prediction.label} ({prediction.probability:.0%})"
         if labels is not None:
             true = class_names[labels[i]] if class_names is not None else labels[i]

@@ -50,6 +50,7 @@ __all__ = [
     "max_difference",
     "print_layer_pairs",
     "randomize_weights",
+    "weights_digest",
 ]
 
 TOLERANCE = 1e-4  # on the largest absolute difference, relative to the output's size (if > 1)
@@ -156,22 +157,32 @@ def _kinds_text(counts, kinds):
     return ", ".join(f"{counts.get(k, 0)} {k}" for k in kinds)
 
 
-def _likely_cause(got, want, f):
-    """The most likely mistake that makes graph ``got`` differ from ``want``, or None."""
-    convs, ref_convs = got.ops("Conv2D"), want.ops("Conv2D")
-    block = {3: "identity", 4: "convolutional"}.get(len(ref_convs), "resnet50")
-    projection = block == "convolutional"
+def _block(want):
+    """Which reference ``want`` is: "identity", "convolutional" (by its convs) or "resnet50"."""
+    return {3: "identity", 4: "convolutional"}.get(len(want.ops("Conv2D")), "resnet50")
+
+
+def _setting_cause(got, want, f):
+    """A layer set up wrong: BN on another axis, a conv with a ReLU or without a bias."""
     for bn in got.ops("BatchNormalization"):
         axes = bn.axis if isinstance(bn.axis, (list, tuple)) else [bn.axis]
         if any(a not in (-1, 3) for a in axes):
             return (f"BatchNormalization on axis {axes[0]}: it must normalise the channels "
                     "(axis=3, or the default -1)")
+    convs = got.ops("Conv2D")
     if any(getattr(c.activation, "__name__", "") == "relu" for c in convs):
         return ("a Conv2D with activation='relu' applies the ReLU before BN: keep the conv "
                 "linear and put the ReLU after BatchNormalization")
     if any(not c.use_bias for c in convs):
         return "Conv2D with use_bias=False: the reference's convs have a bias"
-    n_conv, n_bn, n_ref = len(convs), got.counts["BatchNormalization"], len(ref_convs)
+    return None
+
+
+def _count_cause(got, want, f):
+    """A conv or a BatchNormalization missing, or one too many."""
+    projection = _block(want) == "convolutional"
+    n_conv, n_ref = len(got.ops("Conv2D")), len(want.ops("Conv2D"))
+    n_bn, n_ref_bn = got.counts["BatchNormalization"], want.counts["BatchNormalization"]
     if n_conv < n_ref:
         return ("no projection on the shortcut: X must go through a 1x1 conv with "
                 "strides=(s, s) and BatchNormalization before the addition"
@@ -179,15 +190,25 @@ def _likely_cause(got, want, f):
     if n_conv > n_ref:
         return ("a conv on the shortcut: the identity block adds X unchanged"
                 if n_ref == 3 else "a conv too many")
-    if n_bn < want.counts["BatchNormalization"]:
+    if n_bn < n_ref_bn:
         return ("no BatchNormalization after the shortcut's 1x1 conv" if projection
                 else "a conv without BatchNormalization after it")
-    if n_bn > want.counts["BatchNormalization"]:
+    if n_bn > n_ref_bn:
         return "a BatchNormalization too many"
+    return None
+
+
+def _order_cause(got, want, f):
+    """A BatchNormalization that does not take its conv's output."""
     for i, kind in got.kind.items():
         if kind == "BatchNormalization" and [got.kind[p] for p in got.parents[i]] != ["Conv2D"]:
             return "BatchNormalization does not come right after its conv (conv -> BN -> ReLU)"
-    for c in convs:
+    return None
+
+
+def _kernel_cause(got, want, f):
+    """The f x f conv with padding='valid', or with the stride."""
+    for c in got.ops("Conv2D"):
         k, stride = _pair(c.kernel_size, 2), _pair(c.strides, 2)
         if k == (f, f) and f > 1 and c.padding == "valid":
             return (f"padding='valid' on the {f}x{f} conv: use padding='same' so that it "
@@ -196,45 +217,101 @@ def _likely_cause(got, want, f):
             return (f"the stride is on the {f}x{f} conv instead of the first 1x1 conv: ResNet "
                     "v1 (the paper, keras.applications, this book) strides the first 1x1 conv "
                     "and the shortcut conv (striding the 3x3 conv is torchvision's 'v1.5')")
-    strided = [c for c in convs if _pair(c.strides, 2) != (1, 1)]
-    ref_strided = [c for c in ref_convs if _pair(c.strides, 2) != (1, 1)]
-    if len(strided) != len(ref_strided):
-        return {"identity": "a strided conv: every conv of the identity block keeps the size",
-                "convolutional": "strides=(s, s) belong on the first 1x1 conv and on the "
-                                 "shortcut's 1x1 conv, and on no other conv",
-                "resnet50": "a stage with the wrong stride: conv2's first block uses s=1 (the "
-                            "max-pool already halved the size), conv3 to conv5 use s=2"}[block]
-    filters = [c.filters for c in got.weighted if c in convs]
-    ref_filters = [c.filters for c in want.weighted if c in ref_convs]
+    return None
+
+
+def _stride_cause(got, want, f):
+    """More or fewer strided convs than the reference's."""
+    def strided(graph):
+        return [c for c in graph.ops("Conv2D") if _pair(c.strides, 2) != (1, 1)]
+
+    if len(strided(got)) == len(strided(want)):
+        return None
+    return {"identity": "a strided conv: every conv of the identity block keeps the size",
+            "convolutional": "strides=(s, s) belong on the first 1x1 conv and on the "
+                             "shortcut's 1x1 conv, and on no other conv",
+            "resnet50": "a stage with the wrong stride: conv2's first block uses s=1 (the "
+                        "max-pool already halved the size), conv3 to conv5 use s=2"}[_block(want)]
+
+
+def _matched_convs(graph):
+    """``graph``'s convs in the canonical order of its weighted layers (``_Graph.weighted``)."""
+    convs = graph.ops("Conv2D")
+    return [c for c in graph.weighted if c in convs]
+
+
+def _filters_cause(got, want, f):
+    """The filters [F1, F2, F3] given to the convs in another order."""
+    filters = [c.filters for c in _matched_convs(got)]
+    ref_filters = [c.filters for c in _matched_convs(want)]
     if filters != ref_filters and sorted(filters) == sorted(ref_filters):
         return (f"the convs have {filters} filters where {ref_filters} are expected: the "
                 "filters [F1, F2, F3] are used in the wrong order")
+    return None
+
+
+def _addition_cause(got, want, f):
+    """The addition or a ReLU in the wrong place, missing or one too many."""
     ends_in_add = [i for i, k in got.kind.items() if k == "Add" and "ReLU" not in got.consumers[i]]
-    if ends_in_add and got.counts["ReLU"] < want.counts["ReLU"]:
+    relus, ref_relus = got.counts["ReLU"], want.counts["ReLU"]
+    if ends_in_add and relus < ref_relus:
         return "no ReLU after the addition: a block ends with relu(F(X) + shortcut)"
     if ends_in_add:
         return ("the shortcut is added after the final ReLU: relu(F(X)) + X instead of "
                 "relu(F(X) + X)")
-    if got.counts["ReLU"] < want.counts["ReLU"]:
+    if relus < ref_relus:
         return "a ReLU is missing after the first or the second BN of the main path"
-    if got.counts["ReLU"] > want.counts["ReLU"]:
+    if relus > ref_relus:
         return ("a ReLU too many: most likely after the third BN, before the addition (the "
                 "main path ends with BN)")
     if got.counts["Add"] < want.counts["Add"]:
         return "the shortcut is never added to the main path"
+    return None
+
+
+def _padding_cause(got, want, f):
+    """The stem without the zero-padding before its max-pool."""
     if got.counts["ZeroPadding2D"] < want.counts["ZeroPadding2D"]:
         return ("no ZeroPadding2D(1) before the 3x3 max-pool (the course version omits it; "
                 "keras.applications pads, and its ImageNet weights expect it)")
+    return None
+
+
+def _epsilon_cause(got, want, f):
+    """BatchNormalization layers that disagree on epsilon."""
     epsilons = sorted({float(bn.epsilon) for bn in got.ops("BatchNormalization")})
     if len(epsilons) > 1:
         return f"BatchNormalization layers with different epsilons {epsilons}"
-    ref_convs = [c for c in want.weighted if c in ref_convs]
-    for c, ref in zip([c for c in got.weighted if c in convs], ref_convs, strict=True):
+    return None
+
+
+def _attribute_cause(got, want, f):
+    """A conv whose strides or padding differ from those of the reference's conv it matches."""
+    for c, ref in zip(_matched_convs(got), _matched_convs(want), strict=True):
         for attribute in ("strides", "padding"):
             value, ref_value = getattr(c, attribute), getattr(ref, attribute)
             if value != ref_value:
                 return (f"your conv that matches {_describe(ref)} has {attribute}={value!r}, "
                         f"the reference's {ref_value!r}")
+    return None
+
+
+# The usual mistakes, from the plainest (a layer's setting, a missing layer) to the subtlest:
+# each takes (got, want, f), the two graphs and the kernel size, and names its mistake or
+# returns None. The first that names one is the likely cause.
+_CAUSES = (_setting_cause, _count_cause, _order_cause, _kernel_cause, _stride_cause,
+           _filters_cause, _addition_cause, _padding_cause, _epsilon_cause, _attribute_cause)
+
+
+def _likely_cause(got, want, f):
+    """The most likely mistake that makes graph ``got`` differ from ``want``, or None.
+
+    Asks each of ``_CAUSES`` in turn; ``f`` is the f x f conv's kernel size.
+    """
+    for cause in _CAUSES:
+        found = cause(got, want, f)
+        if found:
+            return found
     return None
 
 

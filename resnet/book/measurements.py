@@ -7,7 +7,7 @@ The Performance appendix renders its tables from it and chapters 5 and 11 glue t
 sentences from it, so a figure is typed once, in the file.
 
 >>> kinds()[:2]
-['AMD EPYC Zen 1 or 2 (AVX2 only)', 'AMD EPYC Zen 3 (AVX2 only)']
+['AMD EPYC Zen 4 (AVX-512, AVX512-BF16)', 'AMD EPYC Zen 5 (AVX-512, AVX512-BF16)']
 >>> value("xeon-amx", "training, 32x32x1, batch 32", "float32, XLA on")
 82.3
 """

@@ -4,28 +4,35 @@
     >>> backup.finished_epochs("no/such/backup")
     0
 
-The one home of the protocol that ``training.train_resnet50(backup_dir=...)``,
-``finetune.fine_tune_resnet50(backup_dir=...)`` and ``python -m resnet train`` share:
+The one route that ``training.train_resnet50(backup_dir=...)``,
+``finetune.fine_tune_resnet50(backup_dir=...)``, ``python -m resnet train`` and the
+fine-tuning sweep (``benchmarks/transfer_digits.py``) share, a ``Backup``:
 
-    a folder       Keras' ``BackupAndRestore`` files (the latest weights with the
-                   optimizer's state, and the finished epochs) and the best epoch's
-                   weights (``resumable``); a fine-tuning run keeps one such set per
-                   phase, in the subfolders ``PHASES``
-    the settings   ``record`` writes the run's settings to ``RUN_FILE`` and refuses a
-                   folder that holds another run's backup or files of its own, which
-                   removing the backup at the end would delete or leave behind
-    resuming       ``resumable`` turns the batches into one endless stream that skips
-                   the finished epochs, so a resumed run sees the batches, shuffles and
-                   augmentation an uninterrupted one would have seen
-    the end        ``remove`` deletes these files and nothing else, once the model is saved
+    the settings   ``Backup.open`` writes the run's settings (``settings``: the recipe,
+                   the data's fingerprint, the model builder, the weights) to
+                   ``RUN_FILE``, and refuses a folder that holds another run's backup,
+                   naming the settings that differ (``check_same``), or files of its
+                   own, which removing the backup at the end would delete or leave behind
+    resuming       ``Backup.resumable`` turns the batches into one endless stream that
+                   skips the finished epochs, so a resumed run sees the batches,
+                   shuffles and augmentation an uninterrupted one would have seen, and
+                   keeps the best epoch's weights beside Keras' ``BackupAndRestore``
+                   files; a fine-tuning run keeps one such set per phase (``PHASES``)
+    the end        ``Backup.remove`` deletes these files and nothing else. A recipe given
+                   a folder removes it when training ends; one given a ``Backup`` leaves
+                   that to its caller (``folder.train_and_save`` removes it once the model
+                   is saved)
 """
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
 import numpy as np
 from tensorflow import keras
+
+from ..validation import InvalidParameterError
 
 RUN_FILE = "run.json"
 _BEST_FILE = "best_weights.npz"
@@ -61,47 +68,150 @@ def remove(backup_dir):
             folder.rmdir()
 
 
-def record(backup_dir, settings, *, name="backup_dir"):
-    """Check ``backup_dir`` and record the run's ``settings`` (a JSON-able dict) there.
+def fingerprint(dataset):
+    """What identifies a ``resnet.train.data`` Dataset's training and validation data:
+    its classes, input shape, split sizes and a digest of their images and labels."""
+    digest = hashlib.sha256()
+    sizes = {}
+    for split in ("train", "val"):
+        images, labels = dataset.arrays[split]
+        sizes[split] = len(labels)
+        digest.update(np.ascontiguousarray(images).tobytes())
+        digest.update(np.ascontiguousarray(labels).tobytes())
+    return {"class_names": list(dataset.class_names), "input_shape": list(dataset.input_shape),
+            "images": sizes, "sha256": digest.hexdigest()[:16]}
+
+
+def settings(recipe, dataset, build, weights=None):
+    """A run's settings, as a backup records them: the recipe's fields, the data's
+    ``fingerprint``, the model builder's name and the pretrained weights' source."""
+    found = {"recipe": type(recipe).__name__, **recipe.settings(),
+             "data": fingerprint(dataset),
+             "builder": f"{getattr(build, '__module__', '')}."
+                        f"{getattr(build, '__qualname__', type(build).__name__)}"}
+    if weights is not None:
+        found["weights"] = weights
+    return found
+
+
+def check_same(before, now, where, *, what="the backup of a run", remedy=None):
+    """Raise ``ValueError`` naming the settings in which ``before`` (recorded) and ``now``
+    differ; ``where`` names the folder or file in the message, ``what`` what it holds and
+    ``remedy`` what to do (the defaults: for a backup folder)."""
+    if before == now:
+        return
+    if isinstance(before, dict):  # not a dict: a corrupt record (None) or another file's
+        changed = sorted(k for k in {*now, *before} if before.get(k) != now.get(k))
+        described = ", ".join(k if k == "data" else
+                              f"{k} {before.get(k)!r} then, {now.get(k)!r} now"
+                              for k in changed[:4])
+        described += f" and {len(changed) - 4} more" if len(changed) > 4 else ""
+    else:
+        described = "unreadable record"
+    remedy = remedy or ("repeat that run to resume it, or delete the folder to start over")
+    raise ValueError(f"{where}: holds {what} with other settings ({described}); {remedy}.")
+
+
+class Backup:
+    """A run's backup folder: ``open`` records the run's settings and refuses another's.
 
     Args:
-        backup_dir: the folder (created if missing).
-        settings: what must match for a backup to be resumed by this run.
+        folder: the folder (created when opened, if missing).
         name: how error messages name the folder (``--backup-dir`` on the command line).
-
-    Raises:
-        ValueError: the folder is a file, holds files of another kind (which ``remove``
-            would leave behind), holds a backup of a run with other settings (which this
-            run could not resume), or cannot be written.
     """
-    folder = Path(backup_dir)
-    path = folder / RUN_FILE
-    if folder.exists():
-        if not folder.is_dir():
-            raise ValueError(f"{name} {str(backup_dir)!r}: is a file, not a folder.")
-        others = sorted(p.name for p in folder.iterdir() if p.name not in (*FILES, *PHASES))
-        if others:
-            raise ValueError(
-                f"{name} {str(backup_dir)!r}: holds other files ({', '.join(others[:3])}), "
-                "which removing the backup at the end would leave behind; give a new or "
-                "empty folder.")
+
+    def __init__(self, folder, *, name="backup_dir"):
+        if not isinstance(folder, (str, os.PathLike)):
+            raise InvalidParameterError(f"`{name}` must be a folder or a `backup.Backup`, "
+                                        f"got {type(folder).__name__}.")
+        self.folder, self.name, self.settings = Path(folder), name, None
+        self._where = f"{name} {str(folder)!r}"
+
+    def open(self, settings):
+        """Check the folder and record the run's ``settings`` (a JSON-able dict) there.
+
+        Raises:
+            ValueError: the folder is a file, holds files of another kind (which
+                ``remove`` would leave behind), holds the backup of a run with other
+                settings (naming them), or cannot be written.
+        """
+        self._check_folder()
+        path = self.folder / RUN_FILE
         if path.exists():
             try:
                 before = json.loads(path.read_text())
             except (OSError, ValueError):
                 before = None
-            if before != settings:
-                changed = sorted(k for k in settings if (before or {}).get(k) != settings[k])
-                raise ValueError(
-                    f"{name} {str(backup_dir)!r}: holds the backup of a run with other "
-                    f"settings ({', '.join(changed) or 'unreadable record'}); rerun that "
-                    "command to resume it, or delete the folder to start over.")
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(settings, indent=1))
-    except OSError as error:
-        raise ValueError(f"{name} {str(backup_dir)!r}: cannot be written "
-                         f"({error.strerror or error}).") from None
+            check_same(before, settings, self._where)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            path.write_text(json.dumps(settings, indent=1))
+        except OSError as error:
+            raise ValueError(f"{self._where}: cannot be written "
+                             f"({error.strerror or error}).") from None
+        self.settings = settings
+        return self
+
+    def _check_folder(self):
+        if not self.folder.exists():
+            return
+        if not self.folder.is_dir():
+            raise ValueError(f"{self._where}: is a file, not a folder.")
+        others = sorted(p.name for p in self.folder.iterdir()
+                        if p.name not in (*FILES, *PHASES))
+        if others:
+            raise ValueError(
+                f"{self._where}: holds other files ({', '.join(others[:3])}), which "
+                "removing the backup at the end would leave behind; give a new or empty "
+                "folder.")
+
+    def finished_epochs(self, phase=None):
+        """Epochs the backup holds (of ``phase``, 1 or 2, for a fine-tuning run)."""
+        return finished_epochs(self._folder(phase))
+
+    def _folder(self, phase):
+        return self.folder if phase is None else self.folder / PHASES[phase - 1]
+
+    def resumable(self, batches, epochs, steps_per_epoch, phase=None):
+        """What makes a run of ``epochs`` resumable from this backup.
+
+        Returns:
+            (batches, callbacks): the batches as one endless stream that skips the
+            epochs the backup holds (so that epoch k's shuffle and augmentation do not
+            depend on how many epochs this process has run), for ``fit`` with
+            ``steps_per_epoch``; and the callbacks, in this order: the best epoch's
+            weights kept (in the backup too), then Keras' ``BackupAndRestore`` (best
+            weights first, so that a kill between the two saves repeats an epoch rather
+            than forgetting that it was the best).
+        """
+        folder = self._folder(phase)
+        batches = batches.repeat().skip(finished_epochs(folder) * steps_per_epoch)
+        keep_best = _ResumableKeepBest(folder / _BEST_FILE, patience=epochs)
+        restore = keras.callbacks.BackupAndRestore(str(folder), double_checkpoint=True,
+                                                   delete_checkpoint=False)
+        return batches, [keep_best, restore]
+
+    def remove(self):
+        """Delete the backup's files, then each folder left empty."""
+        remove(self.folder)
+
+
+def opened(backup_dir, run_settings):
+    """(backup, owned): the open ``Backup`` for a recipe's ``backup_dir`` argument.
+
+    None: no backup. A folder: opened here with ``run_settings``, and owned: the recipe
+    removes it when training ends. A ``Backup``: opened with ``run_settings`` if it is
+    not yet, else checked against them; its opener removes it (after saving the model).
+    """
+    if backup_dir is None:
+        return None, False
+    if not isinstance(backup_dir, Backup):
+        return Backup(backup_dir).open(run_settings), True
+    if backup_dir.settings is None:
+        backup_dir.open(run_settings)
+    else:
+        check_same(backup_dir.settings, run_settings, backup_dir._where)
+    return backup_dir, False
 
 
 class _ResumableKeepBest(keras.callbacks.EarlyStopping):
@@ -133,22 +243,3 @@ class _ResumableKeepBest(keras.callbacks.EarlyStopping):
                      best_epoch=self.best_epoch,
                      **{f"w{i}": w for i, w in enumerate(self.best_weights)})
             os.replace(partial, self.path)
-
-
-def resumable(batches, backup_dir, epochs, steps_per_epoch):
-    """What makes a run of ``epochs`` resumable from the backup in ``backup_dir``.
-
-    Returns:
-        (batches, callbacks): the batches as one endless stream that skips the epochs
-        the backup holds (so that epoch k's shuffle and augmentation do not depend on
-        how many epochs this process has run), for ``fit`` with ``steps_per_epoch``;
-        and the callbacks, in this order: ``keep_best_weights`` that keeps the best
-        epoch in the backup too, then Keras' ``BackupAndRestore`` (best weights first,
-        so that a kill between the two saves repeats an epoch rather than forgetting
-        that it was the best).
-    """
-    batches = batches.repeat().skip(finished_epochs(backup_dir) * steps_per_epoch)
-    keep_best = _ResumableKeepBest(Path(backup_dir) / _BEST_FILE, patience=epochs)
-    restore = keras.callbacks.BackupAndRestore(str(backup_dir), double_checkpoint=True,
-                                               delete_checkpoint=False)
-    return batches, [keep_best, restore]

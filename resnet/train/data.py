@@ -225,6 +225,23 @@ def load(name, image_size=32, batch_size=32, seed=0):
     return digits(image_size=image_size, batch_size=batch_size, seed=seed), "digits"
 
 
+def _kept(members, split, name, rng, *, per_class, val_per_class):
+    """The indices ``members`` of class ``name`` in ``split`` that ``subset`` keeps (sorted).
+
+    ``per_class`` of the training images and at most ``val_per_class`` of the validation
+    images, drawn from ``rng``; all of them where that is None, and in the test split.
+    """
+    if split == "train" and per_class is not None:
+        if per_class > len(members):
+            raise InvalidParameterError(
+                f"`per_class` ({per_class}) exceeds the {len(members)} training "
+                f"images of class {name!r}.")
+        return np.sort(rng.choice(members, per_class, replace=False))
+    if split == "val" and val_per_class is not None:
+        return np.sort(rng.choice(members, min(val_per_class, len(members)), replace=False))
+    return members
+
+
 def subset(dataset, classes, *, per_class=None, val_per_class=None, batch_size=32, seed=0):
     """A Dataset with only some of ``dataset``'s classes, and few training images each.
 
@@ -266,19 +283,9 @@ def subset(dataset, classes, *, per_class=None, val_per_class=None, batch_size=3
     rng = np.random.default_rng(seed)
     arrays = {}
     for split, (images, labels) in dataset.arrays.items():
-        index = []
-        for name, label in zip(classes, old, strict=True):
-            members = np.flatnonzero(labels == label)
-            if split == "train" and per_class is not None:
-                if per_class > len(members):
-                    raise InvalidParameterError(
-                        f"`per_class` ({per_class}) exceeds the {len(members)} training "
-                        f"images of class {name!r}.")
-                members = np.sort(rng.choice(members, per_class, replace=False))
-            elif split == "val" and val_per_class is not None:
-                members = np.sort(rng.choice(members, min(val_per_class, len(members)),
-                                             replace=False))
-            index.append(members)
+        index = [_kept(np.flatnonzero(labels == label), split, name, rng,
+                       per_class=per_class, val_per_class=val_per_class)
+                 for name, label in zip(classes, old, strict=True)]
         new_labels = np.repeat(np.arange(len(classes), dtype=np.int32),
                                [len(members) for members in index])
         arrays[split] = Split(images[np.concatenate(index)], new_labels)

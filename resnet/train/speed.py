@@ -21,15 +21,15 @@ answers the questions behind its switches:
     mixed_precision  "auto": ``mixed_float16`` where a GPU is present; on a CPU
                      float32 (float16 was measured slower), or ``mixed_bfloat16``
                      where the CPU has AVX512-BF16 or AMX and training measured
-                     faster in it (``choose_speed``, with XLA: 1.35x on an Intel
-                     Xeon with AMX). Layers compute in 16 bits and keep float32
-                     weights; the classifier computes and outputs float32, and
-                     Keras scales the loss so that float16 gradients do not
-                     underflow.
+                     faster in it (``choose_speed``; ``benchmarks/benchmark.py``
+                     measured 1.35x on an Intel Xeon with AMX, XLA off). Layers
+                     compute in 16 bits and keep float32 weights; the classifier
+                     computes and outputs float32, and Keras scales the loss so
+                     that float16 gradients do not underflow.
     jit_compile      "auto": XLA on GPUs (Keras' own default); on a CPU,
                      measured (``choose_speed``): with
                      it ResNet50 trained at 32x32 2.3x as fast on an AVX2-only
-                     EPYC, 0.25-0.27x as fast on an AVX-512 EPYC and 0.54x
+                     EPYC, 0.17-0.27x as fast on an AVX-512 EPYC and 0.54x
                      on an Intel Xeon with AMX.
     the CPU          ``cpu_description()`` names it and the vector extensions
                      that decide these figures (AVX2, AVX-512, AVX512-BF16,
@@ -57,10 +57,10 @@ from ..validation import InvalidParameterError
 
 PRECISIONS = ("float32", "mixed_float16", "mixed_bfloat16")
 # A measured candidate replaces the default (float32, XLA off) only when it trains at least
-# this much faster. A few timed steps misjudge a near tie: on an AMD EPYC (AVX2, 2 cores),
-# ResNet50 at 64x64, batch 32, timed 8.8 images/s without XLA and 8.9 with it (+1%), yet
-# trained at 8.5 and 7.8 in fit (-8%). XLA's gains where it pays, 2.3x, and bfloat16's on
-# AMX, 1.35x, are far beyond the margin.
+# this much faster. A few timed steps misjudge a near tie: on an AMD EPYC, AVX2 only
+# (family 23, model 1; 2 cores), ResNet50 at 64x64, batch 32, timed 8.8 images/s without
+# XLA and 8.9 with it (+1%), yet trained at 8.5 and 7.8 in fit (-8%). XLA's gains where it
+# pays, 2.3x, and bfloat16's on AMX, 1.35x, are far beyond the margin.
 SWITCH_MARGIN = 0.10
 
 
@@ -311,40 +311,139 @@ def training_rate(build_model, batch_shape, mixed_precision, jit_compile, *, cla
     return _time_steps(model, x, y, steps)
 
 
-def _cached_rates(key, candidates, measure, cache):
-    """{(policy, "off"|"on"): images/s} for every candidate, from the cache or ``measure``.
+XLA_CHOICES = ("auto", "on", "off")
+
+
+def parse_xla(value, name="--xla"):
+    """The ``jit_compile`` switch for a command line's XLA option: "auto" -> "auto",
+    "on" -> True, "off" -> False (``XLA_CHOICES``, for argparse's ``choices=``).
+
+    >>> parse_xla("on"), parse_xla("off"), parse_xla("auto")
+    (True, False, 'auto')
+
+    Raises:
+        ValueError: another value; the message names ``name`` and the allowed values.
+    """
+    choices = {"auto": "auto", "on": True, "off": False}
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(XLA_CHOICES)}, got {value!r}.")
+    return choices[value]
+
+
+def _read_cache(path):
+    """The figures stored at ``path``, or {} where it is missing or unreadable."""
+    try:
+        return json.loads(path.read_text()) if path.exists() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _cached_rates(key, candidates, measure):
+    """{(policy, "off"|"on"): images/s} for every candidate, from the cache or ``measure``,
+    which stores what it measures under ``key``.
 
     Returns:
         (rates, how): the figures, and "measured now" or "measured earlier on this
         machine" (every candidate found in the cache).
     """
     path = _cache_path()
-    stored = {}
-    if cache and path.exists():
-        try:
-            stored = json.loads(path.read_text())
-        except (OSError, ValueError):
-            stored = {}
+    stored = _read_cache(path)
     known = {(policy, label): stored.get(f"{key} | {policy}", {}).get(label)
              for policy, label in candidates}
     if all(rate is not None for rate in known.values()):
         return known, "measured earlier on this machine"
-    rates = {(policy, label): round(float(measure(policy, label == "on")), 2)
-             for policy, label in candidates}
-    if cache:
-        for (policy, label), rate in rates.items():
-            stored.setdefault(f"{key} | {policy}", {})[label] = rate
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(stored, indent=1))
-        except OSError:
-            pass  # a read-only home: measure again next time
+    rates = _measured_rates(candidates, measure)
+    for (policy, label), rate in rates.items():
+        stored.setdefault(f"{key} | {policy}", {})[label] = rate
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(stored, indent=1))
+    except OSError:
+        pass  # a read-only home: measure again next time
     return rates, "measured now"
 
 
+def _measured_rates(candidates, measure):
+    """{(policy, "off"|"on"): images/s} for every candidate, from ``measure`` now."""
+    return {(policy, label): round(float(measure(policy, label == "on")), 2)
+            for policy, label in candidates}
+
+
+def _rates(build_model, batch_shape, candidates, cpu, measure):
+    """The candidates' images/s and how they were found: a caller's ``measure`` runs now,
+    every time; the default (``training_rate``) is cached, keyed by the CPU, TensorFlow,
+    the model's name and size and the batch shape."""
+    if measure is not None:
+        return _measured_rates(candidates, measure), "measured now"
+    batch_shape = tuple(int(n) for n in batch_shape)
+    probe = build_model()
+    key = (f"{cpu_description(cpu)} | TF {tf.__version__} | {probe.name} "
+           f"{probe.count_params()} params | batch {batch_shape} | fastest step")
+    del probe
+
+    def default_measure(policy, jit):
+        return training_rate(build_model, batch_shape, policy, jit)
+
+    return _cached_rates(key, candidates, default_measure)
+
+
+def _check_jit_compile(jit_compile):
+    if jit_compile not in ("auto", True, False) or not isinstance(jit_compile, (str, bool)):
+        raise InvalidParameterError(
+            f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
+
+
+def _on_gpu(fixed, jit_compile, gpu):
+    """The choice on a GPU: ``mixed_float16`` (or the policy asked for) and XLA unless
+    switched off, not measured."""
+    policy, jit = fixed or "mixed_float16", jit_compile is not False
+    return SpeedChoice(policy, jit, {}, f"{policy}, XLA {'on' if jit else 'off'}: a GPU "
+                                        f"({gpu}), where these are Keras' fast defaults; "
+                                        "not measured")
+
+
+def _candidates(fixed, jit_compile, bfloat16):
+    """The (policy, "off"|"on") pairs to time on a CPU, float32 (or ``fixed``) without
+    XLA first where it is one: ``bfloat16`` says whether ``mixed_bfloat16`` may be tried."""
+    if fixed:
+        precisions = (fixed,)
+    elif bfloat16:
+        precisions = ("float32", "mixed_bfloat16")
+    else:
+        precisions = ("float32",)
+    labels = ("off", "on") if jit_compile == "auto" else ("on" if jit_compile else "off",)
+    return [(policy, label) for policy in precisions for label in labels]
+
+
+def _unmeasured(default, why):
+    """The choice of ``default`` (float32, or the policy asked for; XLA off where a
+    candidate), not timed, and why."""
+    return SpeedChoice(default[0], default[1] == "on", {},
+                       f"{default[0]}, XLA {default[1]}: {why}")
+
+
+def _only_candidate(default, mixed_precision, jit_compile, where):
+    asked = ", ".join(
+        [f"mixed_precision={mixed_precision!r}"] * (mixed_precision != "auto")
+        + [f"jit_compile={jit_compile!r}"] * (jit_compile != "auto"))
+    return _unmeasured(default, f"the only candidate {where} ({asked or 'no bfloat16'}); "
+                                "not measured")
+
+
+def _measured(best, candidates, found, reason):
+    """The ``SpeedChoice`` of ``best``, its rates by policy and its reason line: every
+    candidate's figure, then ``reason`` (where, how measured, the margin)."""
+    figures = ", ".join(f"{found[(p, lab)]:.1f} images/s in {p} with XLA {lab}"
+                        for p, lab in candidates)
+    rates = {}
+    for (policy, label), value in found.items():
+        rates.setdefault(policy, {})[label] = value
+    return SpeedChoice(best[0], best[1] == "on", rates,
+                       f"{best[0]}, XLA {best[1]}: training ran at {figures}, {reason}")
+
+
 def choose_speed(build_model=None, batch_shape=None, *, mixed_precision="auto",
-                 jit_compile="auto", try_bfloat16=True, cpu=None, gpu="auto", measure=None,
-                 classes=None, steps=3, cache=True):
+                 jit_compile="auto", try_bfloat16=True, cpu=None, gpu="auto", measure=None):
     """Decide the precision policy and XLA for training a model, on this machine.
 
     The one place where training's speed switches are decided; ``training.train``,
@@ -352,92 +451,51 @@ def choose_speed(build_model=None, batch_shape=None, *, mixed_precision="auto",
 
     - On a GPU: ``mixed_float16`` and XLA (Keras' own default there), not measured.
     - On a CPU no fixed answer is right: XLA made ResNet50's training at 32x32 2.3x as
-      fast on an AVX2-only EPYC and 0.25x as fast on an AVX-512 EPYC; ``mixed_bfloat16``
+      fast on an AVX2-only EPYC and 0.17-0.27x as fast on an AVX-512 EPYC; ``mixed_bfloat16``
       1.35x on an Intel Xeon with AMX and 0.28x on the AVX2 EPYC, which converts every
       layer. So every candidate is timed: float32, and ``mixed_bfloat16`` where the CPU
       computes in bfloat16 (``has_bfloat16``), each with and without XLA (the two
-      interact: XLA compiles the casts into its own code). The fastest wins if it is
-      ``SWITCH_MARGIN`` (10%) faster than float32 without XLA; otherwise that stays.
+      interact). The fastest wins if it is ``SWITCH_MARGIN`` (10%) faster than float32
+      without XLA; otherwise that stays.
     - A switch given as a value (``jit_compile=False``, ``mixed_precision="float32"``)
       is not a candidate but a fact; with one candidate left nothing is timed.
 
     Args:
-        build_model: a function of no arguments returning an uncompiled model (built
-            once to name the cache entry, then once per timed candidate; thrown away).
+        build_model: a function of no arguments returning an uncompiled model.
         batch_shape: (batch, height, width, channels) of a training batch. Without it,
             or without ``build_model``, nothing can be timed: float32, XLA off.
         mixed_precision: "auto", or a fixed policy (see ``resolve_precision``).
-        jit_compile: "auto", True or False.
-        try_bfloat16: whether "auto" may choose ``mixed_bfloat16`` on a CPU; False
-            where the accuracy in bfloat16 is not known to match float32's.
-        cpu: the CPU's ``CpuInfo`` (default: ``cpu_info()``, this machine's); decides
-            the candidates and names the cache entry.
+        jit_compile: "auto", True or False (``parse_xla`` reads a command line's).
+        try_bfloat16: whether "auto" may choose ``mixed_bfloat16`` on a CPU.
+        cpu: the CPU's ``CpuInfo`` (default: ``cpu_info()``, this machine's).
         gpu: "auto" (this machine's, ``device_name()``), None (no GPU) or a GPU's name.
-        measure: a function (policy, jit_compile) -> images/s (default:
-            ``training_rate`` on ``build_model`` and ``batch_shape``).
-        classes, steps: passed to ``training_rate``.
-        cache: reuse figures measured earlier for the same CPU, TensorFlow, model,
-            batch and policy (in ``~/.cache/resnet-from-scratch/xla_choice.json``, or
-            under ``$RESNET_CACHE_DIR``). Measuring ResNet50 takes about a minute.
+        measure: a function (policy, jit_compile) -> images/s, called for every
+            candidate and never cached. Default: ``training_rate`` on a new model from
+            ``build_model`` (its classes read from the model), cached in
+            ``$RESNET_CACHE_DIR`` or ``~/.cache/resnet-from-scratch/xla_choice.json``
+            per CPU, TensorFlow, model and batch shape (ResNet50 takes about a minute).
 
     Returns:
         A ``SpeedChoice``; print it to say what was chosen and why.
     """
-    if jit_compile not in ("auto", True, False) or not isinstance(jit_compile, (str, bool)):
-        raise InvalidParameterError(
-            f"`jit_compile` must be 'auto', True or False, got {jit_compile!r}.")
+    _check_jit_compile(jit_compile)
     fixed = None if mixed_precision == "auto" else resolve_precision(mixed_precision)
-    if gpu == "auto":
-        gpu = device_name() if gpus() else None
+    gpu = (device_name() if gpus() else None) if gpu == "auto" else gpu
     if gpu:
-        policy = fixed or "mixed_float16"
-        jit = jit_compile is not False
-        return SpeedChoice(policy, jit, {}, f"{policy}, XLA {'on' if jit else 'off'}: a GPU "
-                                            f"({gpu}), where these are Keras' fast defaults; "
-                                            "not measured")
+        return _on_gpu(fixed, jit_compile, gpu)
     cpu = cpu if cpu is not None else cpu_info()
-    if fixed:
-        precisions = (fixed,)
-    elif try_bfloat16 and has_bfloat16(cpu.flags):
-        precisions = ("float32", "mixed_bfloat16")
-    else:
-        precisions = ("float32",)
-    labels = ("off", "on") if jit_compile == "auto" else ("on" if jit_compile else "off",)
-    candidates = [(policy, label) for policy in precisions for label in labels]
-    default = candidates[0]  # float32 (or the policy asked for), XLA off where a candidate
-    where = f"on this CPU ({cpu_description(cpu)})"
+    candidates = _candidates(fixed, jit_compile, try_bfloat16 and has_bfloat16(cpu.flags))
+    default, where = candidates[0], f"on this CPU ({cpu_description(cpu)})"
     if len(candidates) == 1:
-        asked = ", ".join(
-            [f"mixed_precision={mixed_precision!r}"] * (fixed is not None)
-            + [f"jit_compile={jit_compile!r}"] * (jit_compile != "auto"))
-        return SpeedChoice(default[0], default[1] == "on", {},
-                           f"{default[0]}, XLA {default[1]}: the only candidate {where} ("
-                           f"{asked or 'no bfloat16'}); not measured")
+        return _only_candidate(default, mixed_precision, jit_compile, where)
     if build_model is None or batch_shape is None:
-        return SpeedChoice(default[0], default[1] == "on", {},
-                           f"{default[0]}, XLA {default[1]}: not measured {where} (no model "
-                           "or batch shape to time)")
-    batch_shape = tuple(int(n) for n in batch_shape)
-    probe = build_model()
-    key = (f"{cpu_description(cpu)} | TF {tf.__version__} | {probe.name} "
-           f"{probe.count_params()} params | batch {batch_shape} | fastest step")
-    del probe
-    if measure is None:
-        def measure(policy, jit):
-            return training_rate(build_model, batch_shape, policy, jit, classes=classes,
-                                 steps=steps)
-    found, how = _cached_rates(key, candidates, measure, cache)
+        return _unmeasured(default, f"not measured {where} (no model or batch shape to "
+                                    "time)")
+    found, how = _rates(build_model, batch_shape, candidates, cpu, measure)
     best = max(candidates, key=lambda candidate: found[candidate])
     rate, base = found[best], found[default]
     margin = ""
     if best != default and rate < base * (1 + SWITCH_MARGIN):
         margin = f"; {rate / base - 1:+.0%} is within the {SWITCH_MARGIN:.0%} that a change needs"
         best = default
-    figures = ", ".join(f"{found[(p, lab)]:.1f} images/s in {p} with XLA {lab}"
-                        for p, lab in candidates)
-    rates = {}
-    for (policy, label), value in found.items():
-        rates.setdefault(policy, {})[label] = value
-    return SpeedChoice(best[0], best[1] == "on", rates,
-                       f"{best[0]}, XLA {best[1]}: training ran at {figures}, {where}; {how}"
-                       f"{margin}")
+    return _measured(best, candidates, found, f"{where}; {how}{margin}")

@@ -1,47 +1,34 @@
-"""Training: the recipe the book uses, and the one function that compiles and fits.
+"""Training: the book's recipe, and the one function that compiles and fits.
 
     >>> from resnet.train import data, training
-    >>> digits = data.digits(image_size=training.RECIPE_IMAGE_SIZE)   # 16x16
-    >>> run = training.train_resnet50(digits)                   # doctest: +SKIP
+    >>> from resnet.train.recipe import RECIPE
+    >>> digits = data.digits(image_size=RECIPE.image_size)   # 16x16
+    >>> run = training.train_resnet50(digits, RECIPE)           # doctest: +SKIP
     >>> training.accuracy(run.model, digits)                    # doctest: +SKIP
 
-``train_resnet50`` is the recipe of the training chapter, each part for a
-measured reason (the chapter shows each):
+``train_resnet50`` trains ResNet50 from scratch with a ``recipe.Recipe`` (its settings,
+and why each default is what it is, are in ``resnet.train.recipe``; the training
+chapter measures them):
 
-    images         the digits at 16x16 (``RECIPE_IMAGE_SIZE``), twice their 8x8: on a
-                   CPU a step of ResNet50 on small images costs mostly a fixed
-                   amount (updating 23.5 million weights and their Adam moments,
-                   launching some 300 ops), and 32x32 made each step dearer
-                   (298 ms against 213 for a batch of 32 on an Intel Xeon with AMX)
-                   without making the network more accurate
-    model          ``resnet.ResNet50`` with BN momentum 0.9 (``SMALL_DATA_BN_MOMENTUM``:
-                   Keras' 0.99 lags behind the weights when an epoch has a
-                   few dozen steps) and ``zero_init_residual=True`` (every block
-                   starts as the identity; Goyal et al. 2017)
+    model          the builder (``resnet.ResNet50``) at the dataset's shape, with the
+                   recipe's BN momentum and ``zero_init_residual``
     batches        full batches of ``batch_size`` (one compiled program), reshuffled
                    every epoch from ``seed``, randomly shifted and rotated
                    (``resnet.train.data.augment``)
     optimizer      Adam with a linear warm-up to ``peak_learning_rate`` over the
-                   first epoch, then a cosine decay to zero (``warmup_cosine``).
-                   Fewer steps were tried and cost accuracy (Intel Xeon with AMX,
-                   seeds 7 and 8: 8 epochs 97.8% and 97.8%; batches of 64 at a
-                   peak of 4e-3 98.9% and 97.5%; this recipe 98.9% for seed 7)
+                   first epoch, then a cosine decay to zero (``warmup_cosine``)
     callbacks      the weights of the epoch with the lowest validation loss are
                    restored at the end (``keep_best_weights``)
-    speed          ``speed.choose_speed``: mixed precision and XLA on a GPU, and on
-                   a CPU XLA only where it measured faster, in float32: bfloat16 is
-                   not tried (``try_bfloat16=False``) because the recipe's accuracy in
-                   it is unmeasured (nor was it faster at 16x16 where it was timed:
-                   259 ms a step of batch 32 against 213 in float32 on an Intel Xeon
-                   with AMX)
+    speed          ``recipe_speed``: ``speed.choose_speed`` with the recipe's switches;
+                   bfloat16 is not tried, since the recipe's accuracy in it is unmeasured
+    backup         ``backup_dir``: resumable after every epoch (``resnet.train.backup``)
 
 ``benchmarks/train_digits.py`` measures its time to accuracy over seeds against the
 previous recipe (the same at 32x32); the training chapter shows the figures.
 
 ``train`` is the general function underneath: it builds a model from a
 function inside a ``tf.distribute`` strategy's scope and a precision policy,
-compiles it (with or without XLA) and fits it. ``resnet.train.speed`` decides the
-precision and XLA (``choose_speed``) and holds the device and strategy helpers.
+compiles it (with or without XLA) and fits it.
 """
 
 import time
@@ -49,38 +36,19 @@ from typing import NamedTuple
 
 from tensorflow import keras
 
-from ..validation import InvalidParameterError, check_int
+from ..model import ResNet50
+from ..preprocessing import preprocessing_for
+from ..validation import InvalidParameterError
 from . import backup, speed
-
-SMALL_DATA_BN_MOMENTUM = 0.9  # forgets the initial statistics within two epochs of 33 steps
-PEAK_LEARNING_RATE = 3e-3
-BATCH_SIZE = 32
-RECIPE_IMAGE_SIZE = 16  # the digits' side for the recipe (they are 8x8)
-
+from .recipe import RECIPE, Recipe
 
 # ---------------------------------------------------------------------------
 # The general training function
 # ---------------------------------------------------------------------------
 
 
-def train(
-    build_model,
-    train_data,
-    *,
-    epochs=1,
-    validation_data=None,
-    strategy=None,
-    mixed_precision="auto",
-    jit_compile="auto",
-    optimizer=None,
-    loss="sparse_categorical_crossentropy",
-    callbacks=None,
-    verbose=0,
-    initial_epoch=0,
-    steps_per_epoch=None,
-    try_bfloat16=True,
-    speed_choice=None,
-):
+def train(build_model, train_data, *, epochs=1, speed_choice=None, strategy=None,
+          optimizer=None, loss="sparse_categorical_crossentropy", **fit):
     """Build, compile and fit a model with the fast-path and distribution switches.
 
     Args:
@@ -91,29 +59,18 @@ def train(
         train_data: a ``tf.data.Dataset`` of (images, labels) batches; each
             batch is the global batch, split evenly between the replicas.
         epochs: passes over ``train_data``.
-        validation_data: an optional dataset evaluated after each epoch.
+        speed_choice: the precision and XLA, a ``speed.choose_speed`` decision
+            (print it for the line that says why). None asks ``choose_speed`` with
+            the recipes' switches: on a GPU mixed float16 and XLA; on a CPU float32,
+            with XLA where it measured faster (bfloat16 is not tried).
         strategy: a ``tf.distribute.Strategy``; None means
             ``resnet.train.speed.default_strategy()``.
-        mixed_precision: see ``resnet.train.speed.resolve_precision`` ("auto":
-            ``mixed_float16`` on a GPU; on a CPU float32, or ``mixed_bfloat16``
-            where the CPU has AVX512-BF16 or AMX and it measured faster).
-        jit_compile: True, False or "auto": on a GPU, XLA; on a CPU, XLA only
-            if it measured faster for this model and batch on this machine.
-            Both are decided together by ``speed.choose_speed``; the model
-            shows the outcome (``model.dtype_policy``, ``model.jit_compile``).
         optimizer: a function of no arguments returning a Keras optimizer
             (created inside the strategy's scope); None means Adam(1e-3).
         loss: the loss (the labels are integer classes by default).
-        callbacks: Keras callbacks for ``fit``.
-        verbose: ``fit``'s verbosity.
-        initial_epoch: the epoch to start from (for resuming).
-        steps_per_epoch: batches per epoch, for a ``train_data`` that repeats
-            without end (None: one pass over ``train_data``).
-        try_bfloat16: whether ``mixed_precision="auto"`` may choose bfloat16 on
-            a CPU; False where the accuracy in bfloat16 is not known to match.
-        speed_choice: a ``speed.choose_speed`` decision made before (for a caller
-            that prints it, or trains several times); then ``mixed_precision``,
-            ``jit_compile`` and ``try_bfloat16`` are not read.
+        **fit: passed to Keras' ``fit``: ``validation_data``, ``callbacks``,
+            ``verbose`` (0 unless given), ``steps_per_epoch`` (for a ``train_data`` that repeats
+            without end).
 
     Returns:
         (model, history): the trained model and ``fit``'s History.
@@ -121,28 +78,21 @@ def train(
     if isinstance(build_model, keras.layers.Layer) or not callable(build_model):
         raise InvalidParameterError(
             "`build_model` must be a function that returns a new model (e.g. "
-            f"`lambda: resnet.ResNet50()`), got {type(build_model).__name__}."
-        )
+            f"`lambda: resnet.ResNet50()`), got {type(build_model).__name__}.")
     if optimizer is not None and not callable(optimizer):
         raise InvalidParameterError(
             "`optimizer` must be a function that returns a new optimizer (e.g. "
-            f"`lambda: keras.optimizers.SGD(0.1)`), got {type(optimizer).__name__}."
-        )
-    strategy = strategy if strategy is not None else speed.default_strategy()
+            f"`lambda: keras.optimizers.SGD(0.1)`), got {type(optimizer).__name__}.")
     if speed_choice is None:
-        batch_shape = None
-        if train_data is not None:
-            batch_shape = tuple(train_data.element_spec[0].shape)
-            batch_shape = None if None in batch_shape else batch_shape
-        with strategy.scope():
-            speed_choice = speed.choose_speed(build_model, batch_shape,
-                                              mixed_precision=mixed_precision,
-                                              jit_compile=jit_compile,
-                                              try_bfloat16=try_bfloat16)
+        shape = tuple(train_data.element_spec[0].shape) if train_data is not None else None
+        speed_choice = speed.choose_speed(
+            build_model, None if shape is None or None in shape else shape,
+            try_bfloat16=False)
     elif not isinstance(speed_choice, speed.SpeedChoice):
         raise InvalidParameterError(
             "`speed_choice` must be what `resnet.train.speed.choose_speed` returns, got "
             f"{type(speed_choice).__name__}.")
+    strategy = strategy if strategy is not None else speed.default_strategy()
     policy = speed_choice.mixed_precision
     with speed.precision_policy(policy), strategy.scope():
         model = build_model()
@@ -150,48 +100,45 @@ def train(
             raise InvalidParameterError(
                 f"Under `mixed_precision` {policy!r} the model's output must be float32 "
                 f"(a float16 softmax loses precision), got {model.output.dtype}: give the "
-                "last layer dtype='float32'."
-            )
-        model.compile(
-            optimizer=optimizer() if optimizer else keras.optimizers.Adam(1e-3),
-            loss=loss,
-            metrics=["accuracy"],
-            jit_compile=speed_choice.jit_compile,
-        )
-    history = model.fit(train_data, epochs=epochs, validation_data=validation_data,
-                        callbacks=callbacks, verbose=verbose, initial_epoch=initial_epoch,
-                        steps_per_epoch=steps_per_epoch)
+                "last layer dtype='float32'.")
+        model.compile(optimizer=optimizer() if optimizer else keras.optimizers.Adam(1e-3),
+                      loss=loss, metrics=["accuracy"], jit_compile=speed_choice.jit_compile)
+    fit = {"verbose": 0, "shuffle": False, **fit}  # silent; the batches come shuffled
+    history = model.fit(train_data, epochs=epochs, **fit)
     return model, history
 
 
-def accuracy(model, dataset, split="test", *, batch_size=64):
+def accuracy(model, dataset, split="test", *, batch_size=64, preprocessing=None):
     """The share of a ``resnet.train.data`` Dataset's ``split`` that ``model`` gets right.
 
-    The images go through the preprocessing the model was trained with
-    (``resnet.preprocessing_for``: ImageNet's for a model fine-tuned from ImageNet's
-    weights, [0, 1] otherwise); the model needs no compiling (a saved model loaded
-    again works too).
+    The model needs no compiling (a saved model loaded again works too).
 
     Args:
         model: a Keras classifier, (B, H, W, C) -> (B, classes) probabilities.
         dataset: what ``resnet.train.data.digits()``, ``image_folder()``, ... return.
         split: "train", "val" or "test".
         batch_size: images per prediction batch.
+        preprocessing: a function of 0..255 pixels; None: the one the model was
+            trained with (``resnet.preprocessing_for``: ImageNet's for a model
+            fine-tuned from ImageNet's weights, [0, 1] otherwise).
 
     Returns:
         A float in [0, 1].
     """
     import numpy as np
 
-    from ..preprocessing import preprocessing_for
     from .data import pipeline
 
     if split not in dataset.arrays:
         raise InvalidParameterError(
             f"`split` must be one of {sorted(dataset.arrays)}, got {split!r}.")
+    if preprocessing is not None and not callable(preprocessing):
+        raise InvalidParameterError("`preprocessing` must be a function of 0..255 pixels "
+                                    f"(or None), got {type(preprocessing).__name__}.")
     images, labels = dataset.arrays[split]
     batches = pipeline(images, labels, image_size=dataset.input_shape[:2],
-                       batch_size=batch_size, preprocessing=preprocessing_for(model))
+                       batch_size=batch_size,
+                       preprocessing=preprocessing or preprocessing_for(model))
     # Called eagerly, batch by batch: ``predict`` would trace a function for every model
     # it meets (and warn of retracing when a notebook compares several).
     predicted = np.concatenate([np.argmax(model(x, training=False), axis=-1)
@@ -204,7 +151,8 @@ def accuracy(model, dataset, split="test", *, batch_size=64):
 # ---------------------------------------------------------------------------
 
 
-def warmup_cosine(epochs, steps_per_epoch, peak=PEAK_LEARNING_RATE, warmup_epochs=1):
+def warmup_cosine(epochs, steps_per_epoch, peak=RECIPE.peak_learning_rate,
+                  warmup_epochs=RECIPE.warmup_epochs):
     """Linear warm-up from 0 to ``peak`` over ``warmup_epochs``, then a cosine decay to 0.
 
     The warm-up keeps the first steps, taken with random weights and
@@ -217,20 +165,21 @@ def warmup_cosine(epochs, steps_per_epoch, peak=PEAK_LEARNING_RATE, warmup_epoch
         warmup_steps=warmup)
 
 
-def training_batches(dataset, batch_size=32, *, seed=0, shift=0.1, rotation=10.0):
+def training_batches(dataset, recipe=RECIPE):
     """The recipe's training batches from a ``resnet.train.data`` Dataset's training split.
 
     Full batches only (a different few images sit out each epoch), reshuffled
-    every epoch from ``seed``, randomly shifted by up to ``shift`` of the size
-    and rotated by up to ``rotation`` degrees (no augmentation when both are 0).
+    every epoch from the recipe's ``seed``, randomly shifted by up to ``shift`` of the
+    size and rotated by up to ``rotation`` degrees (no augmentation when both are 0).
     """
     from . import data
 
-    train = dataset.arrays["train"]
-    batches = data.pipeline(*train, image_size=dataset.input_shape[:2], batch_size=batch_size,
-                            shuffle=True, seed=seed, drop_remainder=True)
-    if shift or rotation:
-        batches = data.augment(batches, shift=shift, rotation=rotation, seed=seed)
+    batches = data.pipeline(*dataset.arrays["train"], image_size=dataset.input_shape[:2],
+                            batch_size=recipe.batch_size, shuffle=True, seed=recipe.seed,
+                            drop_remainder=True)
+    if recipe.shift or recipe.rotation:
+        batches = data.augment(batches, shift=recipe.shift, rotation=recipe.rotation,
+                               seed=recipe.seed)
     return batches
 
 
@@ -241,10 +190,37 @@ def keep_best_weights(epochs):
                                          restore_best_weights=True)
 
 
+def recipe_speed(recipe, dataset, build=ResNet50):
+    """The precision and XLA for training ``build``'s model with ``recipe`` on ``dataset``:
+    ``speed.choose_speed`` with the recipe's switches, timed on a fresh model of the
+    dataset's shape (bfloat16 is not tried: the recipes' accuracy in it is unmeasured)."""
+    classes = len(dataset.class_names)
+    return speed.choose_speed(
+        lambda: build(input_shape=dataset.input_shape, classes=classes),
+        (recipe.batch_size, *dataset.input_shape), mixed_precision=recipe.mixed_precision,
+        jit_compile=recipe.jit_compile, try_bfloat16=False)
+
+
+def fit_phase(build_model, batches, epochs, *, steps_per_epoch, store=None, phase=None,
+              **train_options):
+    """``train`` for ``epochs`` that keeps the best epoch, resumable from ``store`` (a
+    ``backup.Backup``, or None), and timed: returns (model, history, seconds)."""
+    keeping, steps = [keep_best_weights(epochs)], None
+    if store is not None:
+        batches, keeping = store.resumable(batches, epochs, steps_per_epoch, phase)
+        steps = steps_per_epoch
+    callbacks = [*keeping, *train_options.pop("callbacks", ())]
+    start = time.perf_counter()
+    model, history = train(build_model, batches, epochs=epochs, callbacks=callbacks,
+                           steps_per_epoch=steps, **train_options)
+    return model, history, time.perf_counter() - start
+
+
 class Run(NamedTuple):
     """What ``train_resnet50`` returns: the model (best weights), fit's History, the
-    seconds ``fit`` took, and the precision and XLA it trained with (a
-    ``speed.SpeedChoice``; print it for the line that says why)."""
+    seconds training took (building and compiling the model included), and the
+    precision and XLA it trained with (a ``speed.SpeedChoice``; print it for the line
+    that says why)."""
 
     model: keras.Model
     history: keras.callbacks.History
@@ -252,87 +228,53 @@ class Run(NamedTuple):
     speed: speed.SpeedChoice
 
 
-def train_resnet50(
-    dataset,
-    *,
-    epochs=12,
-    batch_size=BATCH_SIZE,
-    peak_learning_rate=PEAK_LEARNING_RATE,
-    bn_momentum=SMALL_DATA_BN_MOMENTUM,
-    zero_init_residual=True,
-    seed=0,
-    shift=0.1,
-    rotation=10.0,
-    jit_compile="auto",
-    mixed_precision="auto",
-    strategy=None,
-    speed_choice=None,
-    callbacks=(),
-    verbose=0,
-    initial_epoch=0,
-    backup_dir=None,
-):
-    """Train ResNet50 on a ``resnet.train.data`` Dataset with the book's recipe (see the module).
+def train_resnet50(dataset, recipe=RECIPE, *, build=ResNet50, speed_choice=None,
+                   callbacks=(), verbose=0, backup_dir=None):
+    """Train ResNet50 on a ``resnet.train.data`` Dataset with a recipe (see the module).
 
     Args:
         dataset: what ``resnet.train.data.digits()``, ``lfw_faces()``, ``image_folder()``
-            or ``cifar10()`` return; its ``val`` split picks the best epoch.
-        epochs: passes over the training split.
-        batch_size: images per step.
-        peak_learning_rate: Adam's learning rate after the warm-up epoch.
-        bn_momentum: momentum of the BN moving averages.
-        zero_init_residual: start every residual block as the identity.
-        seed: the model's initial weights, the shuffling and the augmentation
-            (the split is the dataset's own).
-        shift, rotation: the augmentation (0 and 0: none).
-        jit_compile, mixed_precision, strategy, speed_choice: see ``train``
-            (bfloat16 is not tried: this recipe's accuracy in it is unmeasured).
-        callbacks: more Keras callbacks (e.g. ``BackupAndRestore``).
+            or ``cifar10()`` return, at the recipe's ``image_size``; its ``val`` split
+            picks the best epoch.
+        recipe: a ``recipe.Recipe`` (default ``RECIPE``, the book's).
+        build: the model builder, called as ``build(input_shape=..., classes=...,
+            seed=..., bn_momentum=..., zero_init_residual=...)`` (``resnet.ResNet50``;
+            a smaller network with the same signature trains the same way).
+        speed_choice: a ``speed.SpeedChoice`` made before (None: ``recipe_speed``).
+        callbacks: more Keras callbacks.
         verbose: ``fit``'s verbosity (1: a progress bar per epoch).
-        initial_epoch: the epoch to start from (for resuming).
-        backup_dir: a folder to back the run up to after every epoch (Keras'
-            ``BackupAndRestore``, with the best epoch's weights beside it).
-            Calling again with the same arguments after the process died
-            resumes after the last finished epoch (``backup.finished_epochs``
-            says which), with the same batches, augmentation and learning rates
-            as an uninterrupted run. The backup stays when the run ends:
-            save the model, then ``backup.remove(backup_dir)``.
+        backup_dir: a folder to back the run up to after every epoch, or an open
+            ``backup.Backup``. The run's settings are recorded there, and a folder that
+            holds another run's backup is refused, naming what differs; calling again
+            after the process died resumes after the last finished epoch with the same
+            batches, augmentation and learning rates as an uninterrupted run. A folder
+            is removed when training ends (an open ``Backup`` is left to its opener).
 
     Returns:
         A ``Run`` (model, history, seconds, speed).
     """
-    from ..model import ResNet50
+    if not isinstance(recipe, Recipe):
+        raise InvalidParameterError("`recipe` must be a `resnet.train.recipe.Recipe`, got "
+                                    f"{type(recipe).__name__}.")
+    recipe.check_dataset(dataset)
+    steps_per_epoch = recipe.steps_per_epoch(dataset)
+    store, owned = backup.opened(backup_dir, backup.settings(recipe, dataset, build))
+    keras.utils.set_random_seed(recipe.seed)
 
-    n_train = len(dataset.arrays["train"].labels)
-    check_int(batch_size, "batch_size")
-    check_int(epochs, "epochs")
-    if n_train < batch_size:
-        raise InvalidParameterError(
-            f"`batch_size` ({batch_size}) must not exceed the training images ({n_train}).")
-    steps_per_epoch = n_train // batch_size
-    keras.utils.set_random_seed(seed)
-
-    def build():
-        return ResNet50(input_shape=dataset.input_shape, classes=len(dataset.class_names),
-                        seed=seed, bn_momentum=bn_momentum,
-                        zero_init_residual=zero_init_residual)
+    def build_model():
+        return build(input_shape=dataset.input_shape, classes=len(dataset.class_names),
+                     seed=recipe.seed, bn_momentum=recipe.bn_momentum,
+                     zero_init_residual=recipe.zero_init_residual)
 
     def adam():
-        return keras.optimizers.Adam(warmup_cosine(epochs, steps_per_epoch, peak_learning_rate))
+        return keras.optimizers.Adam(warmup_cosine(
+            recipe.epochs, steps_per_epoch, recipe.peak_learning_rate, recipe.warmup_epochs))
 
-    if speed_choice is None:
-        speed_choice = speed.choose_speed(build, (batch_size, *dataset.input_shape),
-                                          mixed_precision=mixed_precision,
-                                          jit_compile=jit_compile, try_bfloat16=False)
-    batches = training_batches(dataset, batch_size, seed=seed, shift=shift, rotation=rotation)
-    keeping, steps = [keep_best_weights(epochs)], None
-    if backup_dir is not None:
-        steps = steps_per_epoch
-        batches, keeping = backup.resumable(batches, backup_dir, epochs, steps_per_epoch)
-    start = time.perf_counter()
-    model, history = train(
-        build, batches, epochs=epochs, validation_data=dataset.val, strategy=strategy,
-        speed_choice=speed_choice, optimizer=adam, callbacks=[*keeping, *callbacks],
-        verbose=verbose, initial_epoch=initial_epoch, steps_per_epoch=steps,
-    )
-    return Run(model, history, time.perf_counter() - start, speed_choice)
+    speed_choice = speed_choice or recipe_speed(recipe, dataset, build)
+    model, history, seconds = fit_phase(
+        build_model, training_batches(dataset, recipe), recipe.epochs,
+        steps_per_epoch=steps_per_epoch, store=store, speed_choice=speed_choice,
+        optimizer=adam, validation_data=dataset.val, callbacks=callbacks, verbose=verbose)
+    if owned:
+        store.remove()
+    return Run(model, history, seconds, speed_choice)
