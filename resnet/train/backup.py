@@ -165,6 +165,10 @@ class Backup:
                 "removing the backup at the end would leave behind; give a new or empty "
                 "folder.")
 
+    def check(self, settings):
+        """Refuse to serve a run whose settings differ from those recorded by ``open``."""
+        check_same(self.settings, settings, self._where)
+
     def finished_epochs(self, phase=None):
         """Epochs the backup holds (of ``phase``, 1 or 2, for a fine-tuning run)."""
         return finished_epochs(self._folder(phase))
@@ -210,7 +214,7 @@ def opened(backup_dir, run_settings):
     if backup_dir.settings is None:
         backup_dir.open(run_settings)
     else:
-        check_same(backup_dir.settings, run_settings, backup_dir._where)
+        backup_dir.check(run_settings)
     return backup_dir, False
 
 
