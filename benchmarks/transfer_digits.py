@@ -36,14 +36,21 @@ the mean, minimum and maximum over seeds and backbones, and the machine.
 """
 
 import argparse
-import json
 import math
 import os
-import platform
 import sys
 import time
 from pathlib import Path
-from typing import NamedTuple
+
+from transfer_sources import (  # shared with the new sweep
+    ALL,
+    Draw,
+    ResultsFile,
+    k_value,
+    print_machine,
+    recipes,
+    repeated,
+)
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -56,24 +63,9 @@ BATCH_NORM = {BN_TRAINING: "training", BN_INFERENCE: "inference"}
 VAL_PER_CLASS = 10
 BATCH = 16
 MIN_EPOCH_IMAGES = 160
-ALL = "all"
 # What a results file must agree on with the arguments to be resumed.
 SETTINGS = ("image_size", "pretrain_epochs", "scratch_steps", "head_epochs", "steps",
             "val_per_class", "batch", "min_epoch_images", "xla")
-
-
-def k_value(text):
-    """An argument of --ks: a positive whole number or "all"."""
-    if text == ALL:
-        return ALL
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"a k must be a positive whole number or "
-                                         f"'{ALL}', got {text!r}")
-    return value
 
 
 def parser():
@@ -116,51 +108,6 @@ def settings_of(args):
             "min_epoch_images": MIN_EPOCH_IMAGES, "xla": args.jit_compile}
 
 
-def load(path, settings):
-    """The results file's content, or a new one; exits if its settings differ, naming
-    them (``backup.check_same``, the comparison a backup folder makes)."""
-    from resnet.train import backup
-
-    if path is None or not path.exists():
-        return {**settings, "pretrain": [], "runs": []}
-    try:
-        found = json.loads(path.read_text())
-        if not isinstance(found, dict):
-            raise ValueError("not an object")
-    except ValueError as error:
-        raise SystemExit(f"--json {path}: not a results file ({error}); move it away to "
-                         "start a new sweep.") from None
-    try:
-        backup.check_same({name: found.get(name) for name in SETTINGS}, settings,
-                          f"--json {path}", what="runs made",
-                          remedy="pass the same settings to resume them, or another file")
-    except ValueError as error:
-        raise SystemExit(str(error)) from None
-    return found
-
-
-def repeated(dataset):
-    """``dataset`` with its training images repeated whole to ``MIN_EPOCH_IMAGES`` or
-    more, and the number of copies."""
-    import numpy as np
-
-    from resnet.train import data
-
-    images, labels = dataset.arrays["train"]
-    copies = max(1, math.ceil(MIN_EPOCH_IMAGES / len(labels)))
-    train = data.Split(np.tile(images, (copies, 1, 1, 1)), np.tile(labels, copies))
-    return dataset._replace(arrays={**dataset.arrays, "train": train}), copies
-
-
-class Draw(NamedTuple):
-    """One k and seed's images: the dataset with its training images ``repeated``, how
-    many there were before, and how many copies of them it holds."""
-
-    dataset: object
-    n_train: int
-    copies: int
-
-
 class Sweep:
     """One call's sweep: its arguments, recipes, results file and backbones.
 
@@ -173,34 +120,15 @@ class Sweep:
 
     def __init__(self, args, build=None):
         from resnet import ResNet50
-        from resnet.train import speed
-        from resnet.train.recipe import FINE_TUNING, RECIPE
 
         self.args, self.build = args, build or ResNet50
-        jit = speed.parse_xla(args.jit_compile, "--jit-compile")
-        self.pretrain = RECIPE.replace(image_size=args.image_size,
-                                       epochs=args.pretrain_epochs, jit_compile=jit)
-        self.scratch = RECIPE.replace(image_size=args.image_size, batch_size=BATCH,
-                                      jit_compile=jit)
-        self.tuning = FINE_TUNING.replace(head="features", head_epochs=args.head_epochs,
-                                          batch_size=BATCH, jit_compile=jit)
-        self.results = load(args.json, settings_of(args))
+        self.pretrain, self.scratch, self.tuning = recipes(args)
+        self.tuning = self.tuning.replace(head_epochs=args.head_epochs)
+        self.file = ResultsFile(args.json, settings_of(args), "transfer_digits")
+        self.results, self.folder = self.file.content, self.file.folder
+        self.machine, self.save = self.file.machine, self.file.save
         self.done = {run_key(run) for run in self.results["runs"]}
-        self.folder = (args.json.with_name(args.json.stem + "_backbones") if args.json
-                       else Path(os.environ.get("TMPDIR", "/tmp")) / "transfer_digits_backbones")
-        self.machine = speed.cpu_description()
         self.weights = {}
-
-    def save(self):
-        """Write the results file whole (with ``--json``)."""
-        import tensorflow as tf
-        from tensorflow import keras
-
-        if self.args.json:
-            self.results.update(machine=self.machine, tensorflow=tf.__version__,
-                                keras=keras.__version__, date=time.strftime("%Y-%m-%d"))
-            self.args.json.parent.mkdir(parents=True, exist_ok=True)
-            self.args.json.write_text(json.dumps(self.results, indent=1) + "\n")
 
     def pretrain_backbones(self, source):
         """Pretrain every backbone not in the results file yet on ``source``, save it in
@@ -317,8 +245,6 @@ class Sweep:
     def report(self, digits):
         """The mean (min to max) test accuracy of each k and method, and the machine."""
         import numpy as np
-        import tensorflow as tf
-        from tensorflow import keras
 
         args = self.args
         runs = [run for run in self.results["runs"]
@@ -339,9 +265,7 @@ class Sweep:
               f"{args.backbones} for the pretrained methods), on the "
               f"{len(test_labels[test_labels >= len(SOURCE)])} test images of the digits "
               f"{', '.join(TARGET)}.")
-        print(f"{self.machine}; XLA {args.jit_compile}")
-        print(f"Python {platform.python_version()}, TensorFlow {tf.__version__}, "
-              f"Keras {keras.__version__}; {time.strftime('%Y-%m-%d')}")
+        print_machine(self.machine, args.jit_compile)
 
 
 def main(argv=None, *, build=None):

@@ -44,6 +44,20 @@ class Pause:
         return _Pause()
 
 
+class LastWeights:
+    """A Keras callback that keeps a copy of the model's weights at the end of every
+    epoch, in ``.weights`` (made lazily, as ``Pause``)."""
+
+    def __new__(cls):
+        from tensorflow import keras
+
+        class _LastWeights(keras.callbacks.Callback):
+            def on_epoch_end(self, epoch, logs=None):
+                self.weights = [w.copy() for w in self.model.get_weights()]
+
+        return _LastWeights()
+
+
 if __name__ == "__main__":
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from resnet import cli

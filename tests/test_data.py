@@ -213,7 +213,8 @@ def test_subset_keeps_the_named_classes_relabelled_in_their_order(digits):
     (dict(classes=["5"]), "`classes` must name two or more different classes"),
     (dict(classes=["5", "6"], per_class=1000), "`per_class` (1000) exceeds the 10"),
     (dict(classes=["5", "6"], per_class=0), "`per_class` must be a positive int"),
-    (dict(classes=["5", "6"], val_per_class=2.5), "`val_per_class` must be a positive int"),
+    (dict(classes=["5", "6"], val_per_class=2.5), "`val_per_class` must be a non-negative int"),
+    (dict(classes=["5", "6"], val_per_class=-1), "`val_per_class` must be a non-negative int"),
 ])
 def test_subset_refuses_bad_arguments_naming_them(digits, kwargs, message):
     with pytest.raises(ValueError) as error:

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 from conftest import CLASSES, make_shape_classes
-from small_resnet50 import small_resnet50
+from small_resnet50 import LastWeights, small_resnet50
 from tensorflow import keras
 
 import resnet
@@ -168,6 +168,21 @@ def test_phase_2_with_bn_in_inference_mode_moves_the_convolutions_and_no_bn_arra
     # Equality: a frozen BN layer is not updated at all (statistics, scale and offset).
     assert all(same[n] for n in bn), [n for n in bn if not same[n]][:5]
     assert not any(same[n] for n in conv), [n for n in conv if same[n]][:5]
+
+
+@pytest.mark.slow
+def test_without_validation_images_each_phase_trains_its_epochs_and_keeps_the_last(
+        shapes, source):
+    no_val = data.subset(shapes, shapes.class_names, val_per_class=0)
+    last = LastWeights()
+    run = finetune.fine_tune_resnet50(
+        no_val, source[0], FAST.replace(head="features", head_epochs=2, epochs=2,
+                                        batch_norm="inference"),
+        build=small_resnet50, callbacks=[last])
+    for history in (run.head_history, run.history):
+        assert len(history.history["loss"]) == 2 and "val_loss" not in history.history
+    assert all(np.array_equal(a, b) for a, b in zip(
+        run.model.get_weights(), last.weights, strict=True))
 
 
 def _loss(model, batches):

@@ -11,7 +11,7 @@ network.
 import numpy as np
 import pytest
 import tensorflow as tf
-from small_resnet50 import small_resnet50
+from small_resnet50 import LastWeights, small_resnet50
 from tensorflow import keras
 
 import resnet
@@ -88,6 +88,20 @@ def test_a_recipe_given_a_folder_backs_up_every_epoch_and_removes_it_at_the_end(
     folder, watch = backed_up
     assert watch.seen == list(range(1, EPOCHS + 1))  # saved before later callbacks ran
     assert not folder.exists()
+
+
+@pytest.mark.slow
+def test_without_validation_images_the_recipe_trains_its_budget_and_keeps_the_last_epoch(
+        few, tmp_path):
+    no_val = data.subset(few, few.class_names, val_per_class=0)
+    last = LastWeights()
+    run = training.train_resnet50(no_val, FAST, build=small_resnet50, callbacks=[last],
+                                  backup_dir=tmp_path / "backup")
+    assert len(run.history.history["loss"]) == EPOCHS
+    assert "val_loss" not in run.history.history
+    # Bit for bit the last epoch's weights (no best epoch restored).
+    assert all(np.array_equal(a, b) for a, b in zip(
+        run.model.get_weights(), last.weights, strict=True))
 
 
 def test_the_recipe_uses_full_augmented_batches(digits):

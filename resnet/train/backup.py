@@ -176,7 +176,7 @@ class Backup:
     def _folder(self, phase):
         return self.folder if phase is None else self.folder / PHASES[phase - 1]
 
-    def resumable(self, batches, epochs, steps_per_epoch, phase=None):
+    def resumable(self, batches, epochs, steps_per_epoch, phase=None, *, keep_best=True):
         """What makes a run of ``epochs`` resumable from this backup.
 
         Returns:
@@ -184,16 +184,18 @@ class Backup:
             epochs the backup holds (so that epoch k's shuffle and augmentation do not
             depend on how many epochs this process has run), for ``fit`` with
             ``steps_per_epoch``; and the callbacks, in this order: the best epoch's
-            weights kept (in the backup too), then Keras' ``BackupAndRestore`` (best
-            weights first, so that a kill between the two saves repeats an epoch rather
-            than forgetting that it was the best).
+            weights kept (in the backup too; not with ``keep_best=False``, for a run
+            without validation data that keeps its last epoch), then Keras'
+            ``BackupAndRestore`` (best weights first, so that a kill between the two
+            saves repeats an epoch rather than forgetting that it was the best).
         """
         folder = self._folder(phase)
         batches = batches.repeat().skip(finished_epochs(folder) * steps_per_epoch)
-        keep_best = _ResumableKeepBest(folder / _BEST_FILE, patience=epochs)
         restore = keras.callbacks.BackupAndRestore(str(folder), double_checkpoint=True,
                                                    delete_checkpoint=False)
-        return batches, [keep_best, restore]
+        if not keep_best:
+            return batches, [restore]
+        return batches, [_ResumableKeepBest(folder / _BEST_FILE, patience=epochs), restore]
 
     def remove(self):
         """Delete the backup's files, then each folder left empty."""

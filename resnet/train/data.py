@@ -259,7 +259,8 @@ def subset(dataset, classes, *, per_class=None, val_per_class=None, batch_size=3
             random from ``seed``); None keeps them all. The validation and test
             splits keep every image of the kept classes, unless told otherwise:
         val_per_class: how many validation images to keep of each class (at most
-            all of them); None keeps them all.
+            all of them); None keeps them all, 0 none (the recipes then train their
+            whole budget and keep the last epoch).
         batch_size: images per batch of the new pipelines.
         seed: which training images are kept, and the shuffling.
 
@@ -276,9 +277,10 @@ def subset(dataset, classes, *, per_class=None, val_per_class=None, batch_size=3
         raise InvalidParameterError(
             f"`classes` must name two or more different classes of {dataset.class_names}, "
             f"got {classes}.")
-    for value, name in ((per_class, "per_class"), (val_per_class, "val_per_class")):
+    for value, name, minimum in ((per_class, "per_class", 1),
+                                 (val_per_class, "val_per_class", 0)):
         if value is not None:
-            check_int(value, name)
+            check_int(value, name, minimum)
     old = [dataset.class_names.index(name) for name in classes]
     rng = np.random.default_rng(seed)
     arrays = {}

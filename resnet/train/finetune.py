@@ -45,7 +45,8 @@ new classifier on top of it:
                    (``data.augment_photos``) for RGB images, the digits' shifts and
                    rotations (``data.augment``) for greyscale ones
     best epoch     each phase ends with the weights of its epoch of lowest
-                   validation loss (``training.keep_best_weights``)
+                   validation loss (``training.keep_best_weights``); a dataset
+                   without validation images keeps each phase's last epoch
     speed, backup  as ``training.train_resnet50``: one ``training.recipe_speed``
                    decision for both phases; ``backup_dir`` backs every phase up
 
@@ -287,7 +288,10 @@ def _head_on_features(model, dataset, recipe, store, **train_options):
     epoch. Returns (history, seconds)."""
     import tensorflow as tf
 
-    (train_x, train_y), val = (features(model, dataset, split) for split in ("train", "val"))
+    train_x, train_y = features(model, dataset, "train")
+    val = None
+    if len(dataset.arrays["val"].labels):
+        val = tf.data.Dataset.from_tensor_slices(features(model, dataset, "val")).batch(256)
     classifier = model.get_layer(CLASSIFIER)
 
     def build_head():
@@ -304,7 +308,7 @@ def _head_on_features(model, dataset, recipe, store, **train_options):
         build_head, stream, recipe.head_epochs,
         steps_per_epoch=math.ceil(len(train_y) / recipe.batch_size), store=store, phase=1,
         optimizer=lambda: keras.optimizers.Adam(recipe.head_learning_rate),
-        validation_data=tf.data.Dataset.from_tensor_slices(val).batch(256),
+        validation_data=val,
         **{**train_options, "speed_choice": _HEAD_SPEED})
     classifier.set_weights(head.layers[-1].get_weights())
     return history, seconds
@@ -341,7 +345,7 @@ def _train_phase(model, phase, dataset, recipe, store, preprocessing, **train_op
     _, history, seconds = training.fit_phase(
         build_phase, stream, phase.epochs, steps_per_epoch=steps, store=store,
         phase=phase.number, optimizer=lambda: keras.optimizers.Adam(rate),
-        validation_data=val, **train_options)
+        validation_data=training.validation(val), **train_options)
     return history, seconds
 
 
@@ -364,8 +368,9 @@ def fine_tune_resnet50(dataset, weights, recipe=FINE_TUNING, *, build=ResNet50,
 
     Args:
         dataset: what ``resnet.train.data.image_folder()`` (or ``digits()``, ...)
-            returns; its ``val`` split picks each phase's best epoch. ImageNet
-            weights need RGB images (channels=3).
+            returns; its ``val`` split picks each phase's best epoch (without
+            validation images, each phase trains its epochs and keeps the last).
+            ImageNet weights need RGB images (channels=3).
         weights: "imagenet", a ResNet50 weights file, a trained ``.keras`` model,
             or what ``pretrained_weights`` returned for one of them.
         recipe: a ``recipe.FineTuning`` (default ``FINE_TUNING``).

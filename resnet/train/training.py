@@ -18,7 +18,8 @@ chapter measures them):
     optimizer      Adam with a linear warm-up to ``peak_learning_rate`` over the
                    first epoch, then a cosine decay to zero (``warmup_cosine``)
     callbacks      the weights of the epoch with the lowest validation loss are
-                   restored at the end (``keep_best_weights``)
+                   restored at the end (``keep_best_weights``); without validation
+                   images, the last epoch's are kept (a fixed budget)
     speed          ``recipe_speed``: ``speed.choose_speed`` with the recipe's switches;
                    bfloat16 is not tried, since the recipe's accuracy in it is unmeasured
     backup         ``backup_dir``: resumable after every epoch (``resnet.train.backup``)
@@ -201,13 +202,23 @@ def recipe_speed(recipe, dataset, build=ResNet50):
         jit_compile=recipe.jit_compile, try_bfloat16=False)
 
 
+def validation(split):
+    """``split`` (a tf.data pipeline) if it holds images, else None: a dataset without
+    validation images (e.g. ``data.subset(..., val_per_class=0)``) trains its whole
+    budget and keeps the last epoch."""
+    return None if split is None or split.cardinality() == 0 else split
+
+
 def fit_phase(build_model, batches, epochs, *, steps_per_epoch, store=None, phase=None,
               **train_options):
-    """``train`` for ``epochs`` that keeps the best epoch, resumable from ``store`` (a
-    ``backup.Backup``, or None), and timed: returns (model, history, seconds)."""
-    keeping, steps = [keep_best_weights(epochs)], None
+    """``train`` for ``epochs``, resumable from ``store`` (a ``backup.Backup``, or None),
+    and timed: returns (model, history, seconds). It keeps the epoch of lowest validation
+    loss, or the last epoch when ``validation_data`` is None (a fixed budget)."""
+    keep_best = train_options.get("validation_data") is not None
+    keeping, steps = [keep_best_weights(epochs)] if keep_best else [], None
     if store is not None:
-        batches, keeping = store.resumable(batches, epochs, steps_per_epoch, phase)
+        batches, keeping = store.resumable(batches, epochs, steps_per_epoch, phase,
+                                           keep_best=keep_best)
         steps = steps_per_epoch
     callbacks = [*keeping, *train_options.pop("callbacks", ())]
     start = time.perf_counter()
@@ -235,7 +246,8 @@ def train_resnet50(dataset, recipe=RECIPE, *, build=ResNet50, speed_choice=None,
     Args:
         dataset: what ``resnet.train.data.digits()``, ``lfw_faces()``, ``image_folder()``
             or ``cifar10()`` return, at the recipe's ``image_size``; its ``val`` split
-            picks the best epoch.
+            picks the best epoch (a dataset without validation images trains for the
+            recipe's epochs and keeps the last).
         recipe: a ``recipe.Recipe`` (default ``RECIPE``, the book's).
         build: the model builder, called as ``build(input_shape=..., classes=...,
             seed=..., bn_momentum=..., zero_init_residual=...)`` (``resnet.ResNet50``;
@@ -274,7 +286,8 @@ def train_resnet50(dataset, recipe=RECIPE, *, build=ResNet50, speed_choice=None,
     model, history, seconds = fit_phase(
         build_model, training_batches(dataset, recipe), recipe.epochs,
         steps_per_epoch=steps_per_epoch, store=store, speed_choice=speed_choice,
-        optimizer=adam, validation_data=dataset.val, callbacks=callbacks, verbose=verbose)
+        optimizer=adam, validation_data=validation(dataset.val), callbacks=callbacks,
+        verbose=verbose)
     if owned:
         store.remove()
     return Run(model, history, seconds, speed_choice)

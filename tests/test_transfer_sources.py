@@ -1,0 +1,144 @@
+"""The sources sweep (``benchmarks/transfer_sources.py``): its design and its resuming.
+
+The sweep itself trains ResNet50 for hours; these tests run its mechanisms on the small
+stand-in of ``small_resnet50.py`` at 8x8, with one k, one seed, one backbone and budgets
+of a few steps: which runs it makes, what each records, that a finished run is never
+trained again, and what happens when a backbone's weights are gone.
+"""
+
+import argparse
+import json
+import re
+import sys
+from pathlib import Path
+
+import pytest
+from small_resnet50 import small_resnet50
+
+from resnet.train.recipe import FINE_TUNING, RECIPE
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import transfer_sources  # noqa: E402
+
+TINY = ["--sources", "digits", "glyphs", "--ks", "1", "--seeds", "0", "--backbones", "0",
+        "--image-size", "8", "--pretrain-epochs", "1", "--head-steps", "12", "--steps", "11",
+        "--scratch-steps", "23", "--probe-sizes", "300"]
+# At k=1, 160 images an epoch: whole epochs of 20, 20 and 30 steps.
+
+
+def refuse(*args, **kwargs):
+    """A model builder for a call that must train nothing."""
+    raise AssertionError("a finished run was trained again")
+
+
+def test_each_run_s_recipe_is_the_book_s_at_the_sweep_s_settings():
+    args = transfer_sources.parse(
+        ["--image-size", "8", "--pretrain-epochs", "3", "--jit-compile", "on"])
+    sweep = transfer_sources.Sweep(args)
+    batch = transfer_sources.BATCH
+    assert sweep.pretrain == RECIPE.replace(image_size=8, epochs=3, jit_compile=True)
+    assert sweep.scratch == RECIPE.replace(image_size=8, batch_size=batch, jit_compile=True)
+    # The package's own fine-tuning but for the head on features and the batch: BN as
+    # FINE_TUNING says (its default mode), its learning rates and augmentation.
+    assert sweep.tuning == FINE_TUNING.replace(head="features", batch_size=batch,
+                                               jit_compile=True)
+    assert sweep.todo("glyphs", 1) == [
+        (k, seed, [transfer_sources.HEAD, transfer_sources.FINE_TUNE])
+        for k in (1, 5, 20, "all") for seed in (0, 1, 2)]
+
+
+def test_a_k_is_a_positive_number_or_all():
+    assert transfer_sources.k_value("all") == "all" and transfer_sources.k_value("5") == 5
+    for bad in ("0", "-1", "many"):
+        with pytest.raises(argparse.ArgumentTypeError, match="positive whole number or .all."):
+            transfer_sources.k_value(bad)
+
+
+def test_a_results_file_of_other_settings_is_refused_naming_them(tmp_path):
+    path = tmp_path / "sweep.json"
+    settings = transfer_sources.settings_of(transfer_sources.parse([]))
+    path.write_text(json.dumps({**settings, "pretrain": [], "runs": []}))
+    assert transfer_sources.load(path, settings)["runs"] == []
+    with pytest.raises(SystemExit, match=r"other settings \(steps 200 then, 2 now, "
+                                         r"xla 'off' then, 'on' now\)"):
+        transfer_sources.load(path, {**settings, "steps": 2, "xla": "on"})
+    path.write_text("[]")
+    with pytest.raises(SystemExit, match="not a results file"):
+        transfer_sources.load(path, settings)
+
+
+def test_scratch_s_budget_must_be_at_least_fine_tuning_s(capsys):
+    with pytest.raises(SystemExit):
+        transfer_sources.parse(["--head-steps", "300", "--steps", "200",
+                                "--scratch-steps", "499"])
+    assert "--scratch-steps (499) must be at least" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        transfer_sources.parse(["--steps", "0"])
+    assert "--steps must be 1 or more" in capsys.readouterr().err
+
+
+def test_the_sources_are_the_sizes_they_are_said_to_be():
+    from resnet.train import data
+
+    digits = data.digits(image_size=8, seed=0)
+    for name, (_, size) in transfer_sources.SOURCES.items():
+        if name != "glyphs-large":  # 33,334 images: their count is glyphs' own test
+            dataset = transfer_sources.source_dataset(name, digits, 8)
+            assert len(dataset.arrays["train"].labels) == size, name
+            assert not set(dataset.class_names) & set(transfer_sources.TARGET)
+    from resnet.train import glyphs
+
+    for size in (20_000, *transfer_sources.PROBE_SIZES, 9_999, 10_000):
+        assert glyphs._split_sizes(transfer_sources.glyph_count(size), 0.2, 0.2)[0] == size
+
+
+@pytest.mark.slow
+def test_the_sweep_records_every_run_and_skips_it_when_called_again(tmp_path, capsys):
+    path = tmp_path / "sweep.json"
+    assert transfer_sources.main([*TINY, "--json", str(path)], build=small_resnet50) == 0
+    capsys.readouterr()
+    first = json.loads(path.read_text())
+    keys = [(run["source"], run["method"], run["backbone"]) for run in first["runs"]]
+    assert keys == [("digits", "head only", 0), ("digits", "fine-tune", 0),
+                    (None, "scratch", 0), ("glyphs", "head only", 0),
+                    ("glyphs", "fine-tune", 0)]
+    for run in first["runs"]:
+        # k counts every label: 1 a class, no validation images, repeated to 160.
+        assert (run["k"], run["train_images"], run["copies"]) == (1, 5, 32)
+        assert run["machine"] == first["machine"] and run["seconds"] > 0
+    head, tune, scratch = first["runs"][:3]
+    # 160 images: 10 steps an epoch; whole epochs of at least each budget, and scratch's
+    # at least fine-tuning's (40 steps, above its own 23).
+    assert (head["steps"], tune["steps"], scratch["steps"]) == (20, 20 + 20, 40)
+    assert head["half_test_accuracy"] is None and tune["half_test_accuracy"] is not None
+    assert scratch["recipe_seed"] == 10 * scratch["seed"] + scratch["backbone"]
+    sources = {p["source"]: p for p in first["pretrain"]}
+    assert {name: (p["source_images"], p["classes"]) for name, p in sources.items()} == {
+        "digits": (540, 5), "glyphs": (540, 26), "glyphs-300": (300, 26)}
+    assert all(len(p["val_accuracy"]) == 1 and 0 <= p["test_accuracy"] <= 1
+               for p in sources.values())
+
+    assert transfer_sources.main([*TINY, "--json", str(path)], build=refuse) == 0
+    assert json.loads(path.read_text())["runs"] == first["runs"]
+    assert not re.search(r"^\| \w* \| 1 \| 0 \| ", capsys.readouterr().out, re.M)
+    with pytest.raises(SystemExit, match=r"other settings \(steps 11 then, 2 now\)"):
+        transfer_sources.main([*TINY, "--steps", "2", "--json", str(path)], build=refuse)
+
+    # The digits' backbone lost, and its record not what pretraining gives again (as on
+    # another machine), with a run still to make: its finished runs are dropped and made
+    # again with the new backbone; the glyphs' and scratch's are kept.
+    (tmp_path / "sweep_backbones" / "digits_backbone0.keras").unlink()
+    first["pretrain"][0]["weights"] = "0000000000000000"
+    path.write_text(json.dumps(first))
+    more = ["--sources", "digits", "--methods", "head only", "--ks", "1", "5"]
+    assert transfer_sources.main([*TINY, *more, "--json", str(path)],
+                                 build=small_resnet50) == 0
+    assert "its 2 runs are dropped, to be made again with it" in capsys.readouterr().out
+    again = json.loads(path.read_text())
+    assert [(run["source"], run["method"], run["k"]) for run in again["runs"]] == [
+        (None, "scratch", 1), ("glyphs", "head only", 1), ("glyphs", "fine-tune", 1),
+        ("digits", "head only", 1), ("digits", "head only", 5)]
+    assert again["runs"][:3] == first["runs"][2:]
+    assert [p["source"] for p in again["pretrain"]] == ["glyphs", "glyphs-300", "digits"]
+    assert again["pretrain"][2]["weights"] != "0000000000000000"
