@@ -96,13 +96,14 @@ def k_value(text):
     return value
 
 
-def load(path, settings):
-    """The results file's content, or a new one; exits if its settings differ, naming
-    them (``backup.check_same``, the comparison a backup folder makes)."""
+def load(path, settings, lists=("pretrain", "runs")):
+    """The results file's content, or a new one (``settings`` and an empty list for each
+    of ``lists``); exits if its settings differ, naming them (``backup.check_same``, the
+    comparison a backup folder makes)."""
     from resnet.train import backup
 
     if path is None or not path.exists():
-        return {**settings, "pretrain": [], "runs": []}
+        return {**settings, **{name: [] for name in lists}}
     try:
         found = json.loads(path.read_text())
         if not isinstance(found, dict):
@@ -134,13 +135,13 @@ def repeated(dataset, minimum=MIN_EPOCH_IMAGES):
 
 class ResultsFile:
     """A sweep's results file (``path``, or None: kept in memory only): its ``content``
-    (``load``ed), the folder for its backbones (beside it: its stem + ``_backbones``), the
-    machine, and ``save()``."""
+    (``load``ed with ``lists``), the folder for its backbones (beside it: its stem +
+    ``_backbones``), the machine, and ``save()``."""
 
-    def __init__(self, path, settings, name):
+    def __init__(self, path, settings, name, lists=("pretrain", "runs")):
         from resnet.train import speed
 
-        self.path, self.content = path, load(path, settings)
+        self.path, self.content = path, load(path, settings, lists)
         self.folder = (path.with_name(path.stem + "_backbones") if path else
                        Path(os.environ.get("TMPDIR", "/tmp")) / f"{name}_backbones")
         self.machine = speed.cpu_description()
