@@ -142,3 +142,35 @@ def test_the_sweep_records_every_run_and_skips_it_when_called_again(tmp_path, ca
     assert again["runs"][:3] == first["runs"][2:]
     assert [p["source"] for p in again["pretrain"]] == ["glyphs", "glyphs-300", "digits"]
     assert again["pretrain"][2]["weights"] != "0000000000000000"
+
+
+def test_every_shipped_run_agrees_with_the_script_s_settings_and_budgets():
+    """The results file ships as the sweep goes (it spans sessions): whatever it holds was
+    made with the script's defaults, once each, with the budgets the script says."""
+    import math
+    from importlib.resources import files
+
+    found = json.loads(files("resnet.book").joinpath("results/transfer_sources.json")
+                       .read_text())
+    args = transfer_sources.parse([])
+    assert {name: found[name] for name in transfer_sources.SETTINGS} == \
+        transfer_sources.settings_of(args)
+    keys = [transfer_sources.run_key(run) for run in found["runs"]]
+    assert len(keys) == len(set(keys))
+    pretrained = {(p["source"], p["backbone"]) for p in found["pretrain"]}
+    batch = transfer_sources.BATCH
+    for run in found["runs"]:
+        assert run["k"] in args.ks and run["seed"] in args.seeds, run
+        assert run["backbone"] in args.backbones and run["method"] in args.methods, run
+        if run["method"] != transfer_sources.SCRATCH:
+            assert (run["source"], run["backbone"]) in pretrained, run
+        if run["k"] != "all":
+            assert run["train_images"] == run["k"] * len(transfer_sources.TARGET), run
+        n = run["train_images"] * run["copies"]
+        assert n >= transfer_sources.MIN_EPOCH_IMAGES
+        head_epoch, epoch = math.ceil(n / batch), n // batch
+        head = math.ceil(args.head_steps / head_epoch) * head_epoch
+        tuning = head + math.ceil(args.steps / epoch) * epoch
+        scratch = math.ceil(max(args.scratch_steps, tuning) / epoch) * epoch
+        assert run["steps"] == {transfer_sources.HEAD: head, transfer_sources.FINE_TUNE: tuning,
+                                transfer_sources.SCRATCH: scratch}[run["method"]], run
