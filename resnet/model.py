@@ -256,8 +256,8 @@ ResNet50 = _resnet(50, """
             model's shape a ValueError. See ``resnet.weights``.
         zero_init_residual: zero the gamma of the last BN layer of every block,
             so that each block's main path starts at zero (Goyal et al. 2017):
-            identity blocks start as the identity, convolutional blocks as their
-            projection shortcut; the
+            identity blocks start as the identity, convolutional blocks as the
+            ReLU of their projection shortcut; the
             book's training recipe does. False keeps the network identical to
             keras.applications' at initialisation.
 

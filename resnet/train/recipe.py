@@ -25,7 +25,7 @@ Why each default is what it is (the chapters measure them):
     bn_momentum         0.9 (``SMALL_DATA_BN_MOMENTUM``): Keras' 0.99 lags behind the
                         weights when an epoch has a few dozen steps
     zero_init_residual  every block's main path starts at zero (Goyal et al. 2017): an
-                        identity block as the identity, a convolutional one as its shortcut
+                        identity block as the identity, a convolutional one as relu(shortcut)
     shift, rotation     the digits' augmentation (0 and 0: none)
     mixed_precision,    "auto": decided by ``speed.choose_speed`` per machine (on a
     jit_compile         CPU float32, with XLA where it measured faster: the recipes'
