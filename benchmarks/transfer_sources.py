@@ -44,11 +44,12 @@ Resumable run by run: with ``--json FILE``, every finished run is written to FIL
 and a later call with the same settings skips the runs already there. Last, glyph sources
 of ``--probe-sizes`` training images are pretrained once (backbone 0's seed), so that the
 pretraining records show where the source's accuracy levels off with its size. A
-backbone's weights
-are kept beside FILE (in FILE's stem + ``_backbones``) while its runs are unfinished; when
-they are gone (another machine, another session), the backbone is pretrained again and
-used only if its weights digest is the recorded one; if not, its unfinished runs are
-dropped and made again with the new backbone. Each run records the source, its size, k,
+backbone's weights are kept beside FILE (in FILE's stem + ``_backbones``; 95 MB each, not
+shipped). When they are gone (another machine, another session) and the backbone still has
+runs to make, it is pretrained again and used only if its weights digest is the recorded
+one; if not (pretraining is not bit-reproducible even on one machine), its runs are dropped
+and made again with the new backbone, so that every run of a backbone used the same
+weights. Each run records the source, its size, k,
 seed, backbone, method, steps, seconds and machine. Ends with the mean, minimum and
 maximum of each source, k and method, and the machine.
 """
@@ -451,13 +452,12 @@ class Sweep:
 
     def run_source(self, name, digits):
         """Every run of source ``name`` not done yet, one backbone at a time."""
+        from resnet.train import finetune
+
         dataset = source_dataset(name, digits, self.args.image_size)
         for backbone in self.args.backbones:
-            todo = self.todo(name, backbone)
-            if not todo:
+            if not self.todo(name, backbone):
                 continue
-            from resnet.train import finetune
-
             weights = finetune.pretrained_weights(self.backbone(name, backbone, dataset),
                                                   build=self.build)
             for k, seed, methods in self.todo(name, backbone):  # after any drop
