@@ -29,6 +29,11 @@ and the same at every k, and keeps its last epoch:
     fine-tune   the same head, then ``--steps`` steps of every layer at the recipe's
                 lower learning rate, BN as ``FINE_TUNING`` says (inference mode: the
                 pretrained statistics), augmented as ``FINE_TUNING`` says
+    fine-tune, BN training
+                the same with BN in training mode (each batch normalised by its own
+                statistics, the moving ones following): only for the ``--bn-sources``
+                at the ``--bn-ks``, on the same images, seeds and backbones, to compare
+                the two modes
 
 The pretrained methods run for every source, backbone and seed (the seed draws the
 images, the classifier's start and the batches); scratch runs at every seed once per
@@ -74,7 +79,8 @@ SOURCES = {  # name: (what, training images); made by `source_dataset`
 }
 PROBE_SIZES = (2_000, 5_000)  # glyph sources pretrained once more, to see accuracy level off
 SCRATCH, HEAD, FINE_TUNE = "scratch", "head only", "fine-tune"
-METHODS = (SCRATCH, HEAD, FINE_TUNE)
+BN_TRAINING = "fine-tune, BN training"  # fine-tuning with the other BN mode
+METHODS = (SCRATCH, HEAD, FINE_TUNE, BN_TRAINING)
 BATCH = 16
 MIN_EPOCH_IMAGES = 160
 ALL = "all"
@@ -184,6 +190,10 @@ def parser():
     parser.add_argument("--backbones", type=int, nargs="+", default=[0, 1],
                         help="a backbone pretrained from each of these seeds, per source")
     parser.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
+    parser.add_argument("--bn-sources", nargs="*", choices=SOURCES, default=["digits"],
+                        help=f"the sources whose fine-tuning also runs as '{BN_TRAINING}'")
+    parser.add_argument("--bn-ks", type=k_value, nargs="*", default=[5, ALL],
+                        help=f"the k at which those run '{BN_TRAINING}' too")
     parser.add_argument("--image-size", type=int, default=RECIPE.image_size)
     parser.add_argument("--pretrain-epochs", type=int, default=RECIPE.epochs)
     parser.add_argument("--head-steps", type=int, default=300,
@@ -329,11 +339,16 @@ class Sweep:
     def todo(self, source, backbone):
         """(k, seed) of every pretrained run of ``backbone`` of ``source`` not done, with
         its methods."""
-        done = self.done()
-        methods = [method for method in self.args.methods if method != SCRATCH]
-        return [(k, seed, [m for m in methods if (source, k, seed, m, backbone) not in done])
-                for k in self.args.ks for seed in self.args.seeds
-                if any((source, k, seed, m, backbone) not in done for m in methods)]
+        done, todo = self.done(), []
+        for k in self.args.ks:
+            methods = [method for method in self.args.methods if method != SCRATCH and (
+                method != BN_TRAINING or (source in self.args.bn_sources
+                                          and k in self.args.bn_ks))]
+            for seed in self.args.seeds:
+                left = [m for m in methods if (source, k, seed, m, backbone) not in done]
+                if left:
+                    todo.append((k, seed, left))
+        return todo
 
     # -- backbones ---------------------------------------------------------------------
 
@@ -414,6 +429,8 @@ class Sweep:
                                                        BATCH), []
         else:
             recipe = self.tuning.replace(head_epochs=head_epochs, epochs=epochs, seed=seed)
+            if method == BN_TRAINING:
+                recipe = recipe.replace(batch_norm="training")
             steps, callbacks = tuning_steps, [halfway(math.ceil(epochs / 2))]
         run = finetune.fine_tune_resnet50(few, weights, recipe, build=self.build,
                                           callbacks=callbacks)
@@ -487,7 +504,7 @@ class Sweep:
                 and run["backbone"] in args.backbones]
         rows = [(None, SCRATCH)] if SCRATCH in args.methods else []
         rows += [(source, method) for source in args.sources for method in args.methods
-                 if method != SCRATCH]
+                 if method != SCRATCH and (method != BN_TRAINING or source in args.bn_sources)]
         print("\n| source | method | " + " | ".join(f"k={k}" for k in args.ks) + " |")
         print("| --- | --- |" + " ---: |" * len(args.ks))
         for source, method in rows:

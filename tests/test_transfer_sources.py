@@ -23,7 +23,7 @@ import transfer_sources  # noqa: E402
 
 TINY = ["--sources", "digits", "glyphs", "--ks", "1", "--seeds", "0", "--backbones", "0",
         "--image-size", "8", "--pretrain-epochs", "1", "--head-steps", "12", "--steps", "11",
-        "--scratch-steps", "23", "--probe-sizes", "300"]
+        "--scratch-steps", "23", "--probe-sizes", "300", "--bn-ks", "1"]
 # At k=1, 160 images an epoch: whole epochs of 20, 20 and 30 steps.
 
 
@@ -43,9 +43,13 @@ def test_each_run_s_recipe_is_the_book_s_at_the_sweep_s_settings():
     # FINE_TUNING says (its default mode), its learning rates and augmentation.
     assert sweep.tuning == FINE_TUNING.replace(head="features", batch_size=batch,
                                                jit_compile=True)
-    assert sweep.todo("glyphs", 1) == [
-        (k, seed, [transfer_sources.HEAD, transfer_sources.FINE_TUNE])
-        for k in (1, 5, 20, "all") for seed in (0, 1, 2)]
+    pretrained = [transfer_sources.HEAD, transfer_sources.FINE_TUNE]
+    assert sweep.todo("glyphs", 1) == [(k, seed, pretrained)
+                                       for k in (1, 5, 20, "all") for seed in (0, 1, 2)]
+    # The other BN mode only for chapter 7's source, at 5 a class and with every image.
+    both = [*pretrained, transfer_sources.BN_TRAINING]
+    assert sweep.todo("digits", 0) == [(k, seed, both if k in (5, "all") else pretrained)
+                                       for k in (1, 5, 20, "all") for seed in (0, 1, 2)]
 
 
 def test_a_k_is_a_positive_number_or_all():
@@ -101,16 +105,17 @@ def test_the_sweep_records_every_run_and_skips_it_when_called_again(tmp_path, ca
     first = json.loads(path.read_text())
     keys = [(run["source"], run["method"], run["backbone"]) for run in first["runs"]]
     assert keys == [("digits", "head only", 0), ("digits", "fine-tune", 0),
-                    (None, "scratch", 0), ("glyphs", "head only", 0),
-                    ("glyphs", "fine-tune", 0)]
+                    ("digits", "fine-tune, BN training", 0), (None, "scratch", 0),
+                    ("glyphs", "head only", 0), ("glyphs", "fine-tune", 0)]
     for run in first["runs"]:
         # k counts every label: 1 a class, no validation images, repeated to 160.
         assert (run["k"], run["train_images"], run["copies"]) == (1, 5, 32)
         assert run["machine"] == first["machine"] and run["seconds"] > 0
-    head, tune, scratch = first["runs"][:3]
+    head, tune, bn_training, scratch = first["runs"][:4]
     # 160 images: 10 steps an epoch; whole epochs of at least each budget, and scratch's
     # at least fine-tuning's (40 steps, above its own 23).
     assert (head["steps"], tune["steps"], scratch["steps"]) == (20, 20 + 20, 40)
+    assert bn_training["steps"] == tune["steps"]  # the same run but for BN's mode
     assert head["half_test_accuracy"] is None and tune["half_test_accuracy"] is not None
     assert scratch["recipe_seed"] == 10 * scratch["seed"] + scratch["backbone"]
     sources = {p["source"]: p for p in first["pretrain"]}
@@ -134,12 +139,12 @@ def test_the_sweep_records_every_run_and_skips_it_when_called_again(tmp_path, ca
     more = ["--sources", "digits", "--methods", "head only", "--ks", "1", "5"]
     assert transfer_sources.main([*TINY, *more, "--json", str(path)],
                                  build=small_resnet50) == 0
-    assert "its 2 runs are dropped, to be made again with it" in capsys.readouterr().out
+    assert "its 3 runs are dropped, to be made again with it" in capsys.readouterr().out
     again = json.loads(path.read_text())
     assert [(run["source"], run["method"], run["k"]) for run in again["runs"]] == [
         (None, "scratch", 1), ("glyphs", "head only", 1), ("glyphs", "fine-tune", 1),
         ("digits", "head only", 1), ("digits", "head only", 5)]
-    assert again["runs"][:3] == first["runs"][2:]
+    assert again["runs"][:3] == first["runs"][3:]
     assert [p["source"] for p in again["pretrain"]] == ["glyphs", "glyphs-300", "digits"]
     assert again["pretrain"][2]["weights"] != "0000000000000000"
 
@@ -164,6 +169,8 @@ def test_every_shipped_run_agrees_with_the_script_s_settings_and_budgets():
         assert run["backbone"] in args.backbones and run["method"] in args.methods, run
         if run["method"] != transfer_sources.SCRATCH:
             assert (run["source"], run["backbone"]) in pretrained, run
+        if run["method"] == transfer_sources.BN_TRAINING:
+            assert run["source"] in args.bn_sources and run["k"] in args.bn_ks, run
         if run["k"] != "all":
             assert run["train_images"] == run["k"] * len(transfer_sources.TARGET), run
         n = run["train_images"] * run["copies"]
@@ -173,4 +180,6 @@ def test_every_shipped_run_agrees_with_the_script_s_settings_and_budgets():
         tuning = head + math.ceil(args.steps / epoch) * epoch
         scratch = math.ceil(max(args.scratch_steps, tuning) / epoch) * epoch
         assert run["steps"] == {transfer_sources.HEAD: head, transfer_sources.FINE_TUNE: tuning,
+                                transfer_sources.BN_TRAINING: tuning,
                                 transfer_sources.SCRATCH: scratch}[run["method"]], run
+
