@@ -83,10 +83,12 @@ def _train(args):
 def _recipe(args):
     """The recipe the flags ask for: ``RECIPE``, or ``FINE_TUNING`` with --weights, and
     each flag given in place of its default."""
-    changes = {"image_size": tuple(args.input_shape[:2]), "batch_size": args.batch_size,
-               "seed": args.seed, "jit_compile": parse_xla(args.xla)}
+    changes = {"image_size": tuple(args.input_shape[:2]), "seed": args.seed,
+               "jit_compile": parse_xla(args.xla)}
     if args.epochs is not None:
         changes["epochs"] = args.epochs
+    if args.batch_size is not None:
+        changes["batch_size"] = args.batch_size
     if not args.weights:
         return RECIPE.replace(**changes)
     if args.head_epochs is not None:
@@ -117,7 +119,8 @@ def _check_train_flags(args):
                          "classifier: all, or a stage and the stages above it).")
     if args.weights and args.head_epochs == 0 and args.epochs == 0:
         raise ValueError("--head-epochs and --epochs: both are 0, so nothing would train.")
-    check_int(args.batch_size, "--batch-size")
+    if args.batch_size is not None:
+        check_int(args.batch_size, "--batch-size")
     check_fraction(args.val_split, "--val-split")
     _check_writable(args.out)
     if args.logdir and importlib.util.find_spec("tensorboard") is None:
@@ -253,8 +256,9 @@ def _add_train(commands):
                        help="with --weights: what trains after the classifier alone, the "
                        "whole network (default: all) or a stage and those above it (conv5: "
                        "the top stage only)")
-    train.add_argument("--batch-size", type=int, default=RECIPE.batch_size,
-                       help=f"images per step (default: {RECIPE.batch_size})")
+    train.add_argument("--batch-size", type=int, default=None,
+                       help=f"images per step (default: {RECIPE.batch_size}; with --weights, "
+                       f"{FINE_TUNING.batch_size})")
     train.add_argument("--val-split", type=float, default=0.2,
                        help="share of each class held out for validation (default: 0.2)")
     train.add_argument("--seed", type=int, default=0,

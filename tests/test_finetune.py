@@ -342,7 +342,7 @@ def test_a_missing_file_and_a_wrong_type_are_refused(tmp_path):
 def test_a_batch_larger_than_the_training_images_is_refused_before_any_work(shapes):
     # Refused before "imagenet" would be downloaded (18 training images, batches of 32).
     with pytest.raises(ValueError, match="`batch_size` \\(32\\) must not exceed"):
-        finetune.fine_tune_resnet50(shapes, "imagenet", FINE_TUNING)
+        finetune.fine_tune_resnet50(shapes, "imagenet", FINE_TUNING.replace(batch_size=32))
 
 
 def test_imagenet_offline_says_what_it_tried_to_download_and_the_alternative(monkeypatch):

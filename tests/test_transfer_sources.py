@@ -183,3 +183,34 @@ def test_every_shipped_run_agrees_with_the_script_s_settings_and_budgets():
                                 transfer_sources.BN_TRAINING: tuning,
                                 transfer_sources.SCRATCH: scratch}[run["method"]], run
 
+
+def _shipped():
+    from importlib.resources import files
+
+    return json.loads(files("resnet.book").joinpath("results/transfer_sources.json")
+                      .read_text())
+
+
+def test_the_package_s_fine_tuning_budget_is_the_sweep_s_with_every_image():
+    """``FINE_TUNING``'s epochs and batch are what the sweep trained on every image of
+    its target (recipe.py gives the reason)."""
+    from resnet.train import data
+
+    sweep = transfer_sources.Sweep(transfer_sources.parse([]))
+    digits = data.digits(image_size=sweep.args.image_size, seed=0)
+    every = sweep.draw(digits, "all", 0).dataset
+    head_epochs, epochs, _ = sweep.budget(every)
+    assert (FINE_TUNING.head_epochs, FINE_TUNING.epochs) == (head_epochs, epochs)
+    assert FINE_TUNING.batch_size == transfer_sources.BATCH
+
+
+def test_the_package_s_bn_mode_scored_the_higher_mean_in_the_shipped_sweep():
+    import numpy as np
+
+    runs = {transfer_sources.run_key(run): run["test_accuracy"] for run in _shipped()["runs"]}
+    pairs = np.array([(accuracy, runs[source, k, seed, transfer_sources.FINE_TUNE, backbone])
+                      for (source, k, seed, method, backbone), accuracy in runs.items()
+                      if method == transfer_sources.BN_TRAINING])
+    assert len(pairs), "the shipped sweep has no runs of both BN modes"
+    means = dict(zip(("training", "inference"), pairs.mean(axis=0), strict=True))
+    assert FINE_TUNING.batch_norm == max(means, key=means.get), means

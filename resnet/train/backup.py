@@ -5,8 +5,8 @@
     0
 
 The one route that ``training.train_resnet50(backup_dir=...)``,
-``finetune.fine_tune_resnet50(backup_dir=...)``, ``python -m resnet train`` and the
-fine-tuning sweep (``benchmarks/transfer_digits.py``) share, a ``Backup``:
+``finetune.fine_tune_resnet50(backup_dir=...)`` and ``python -m resnet train`` share, a
+``Backup`` (the benchmarks' results files refuse other settings with its ``check_same``):
 
     the settings   ``Backup.open`` writes the run's settings (``settings``: the recipe,
                    the data's fingerprint, the model builder, the weights) to
