@@ -179,7 +179,7 @@ class FineTuning(_Settings):
     head_learning_rate: float = 1e-3
     learning_rate: float = 1e-4  # a tenth of the head's: the weights should move a little
     unfreeze: object = "all"
-    batch_norm: str = "inference"  # phase 2's: the one that scored higher in the sweep
+    batch_norm: str = "inference"  # phase 2's: level with "training" in the sweep
     bn_momentum: float = SMALL_DATA_BN_MOMENTUM
     head: str = "augmented"
     augmentation: object = "auto"
