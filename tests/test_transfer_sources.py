@@ -153,10 +153,8 @@ def test_every_shipped_run_agrees_with_the_script_s_settings_and_budgets():
     """The results file ships as the sweep goes (it spans sessions): whatever it holds was
     made with the script's defaults, once each, with the budgets the script says."""
     import math
-    from importlib.resources import files
 
-    found = json.loads(files("resnet.book").joinpath("results/transfer_sources.json")
-                       .read_text())
+    found = _shipped()
     args = transfer_sources.parse([])
     assert {name: found[name] for name in transfer_sources.SETTINGS} == \
         transfer_sources.settings_of(args)
